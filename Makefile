@@ -1,0 +1,46 @@
+# reviewapp: `make run` to try it with demo data, `make test` to run the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+FLASK = $(BIN)/flask --app app
+SECRET = instance/secret_key
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run test bench lint e2e db-check
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+$(SECRET):
+	mkdir -p instance
+	$(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+run: install $(SECRET)
+	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) db upgrade
+	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) demo
+	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+bench: install
+	$(BIN)/python bench/run.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Migrations build the whole schema on an empty database and match the models.
+db-check: install
+	rm -f /tmp/reviewapp-db-check.db
+	REVIEWAPP_SECRET_KEY=check REVIEWAPP_DATABASE_URL=sqlite:////tmp/reviewapp-db-check.db $(FLASK) db upgrade
+	REVIEWAPP_SECRET_KEY=check REVIEWAPP_DATABASE_URL=sqlite:////tmp/reviewapp-db-check.db $(FLASK) db check

@@ -1,0 +1,77 @@
+"""reviewapp: review the quality of data labels before they train a model."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from reviewapp.config import DEFAULT_SECRET_KEY, Defaults
+from reviewapp.extensions import csrf, db, limiter, login_manager, migrate
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, CLI and error handlers."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("REVIEWAPP")
+    if overrides:
+        app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and not (app.debug or app.testing):
+        raise RuntimeError(
+            "Refusing to start with the default secret key: set REVIEWAPP_SECRET_KEY "
+            "(for example REVIEWAPP_SECRET_KEY=\"$(python -c 'import secrets; "
+            "print(secrets.token_hex())')\")."
+        )
+    url = app.config.get("DATABASE_URL") or "sqlite:///" + os.path.join(
+        app.instance_path, "reviewapp.db"
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.setdefault("MEDIA_FOLDER", None)
+    app.config["MEDIA_FOLDER"] = app.config["MEDIA_FOLDER"] or os.path.join(
+        app.instance_path, "media"
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from reviewapp import auth, errors, htmx, models  # noqa: F401  (models registers tables)
+    from reviewapp.admin import bp as admin_bp
+    from reviewapp.api import bp as api_bp
+    from reviewapp.auth import bp as auth_bp
+    from reviewapp.cli import register_cli
+    from reviewapp.projects import bp as projects_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(projects_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie
+    register_cli(app)
+    errors.register(app)
+    htmx.register(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # WAL lets readers work while an import writes; SQLite leaves foreign keys off by default.
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -1,0 +1,74 @@
+from flask import abort, request
+
+from reviewapp.api import bp
+from reviewapp.api.auth import api_user, token_required
+from reviewapp.extensions import db
+from reviewapp.labeling import LabelConfigError
+from reviewapp.permissions import MANAGERS, get_project_for
+from reviewapp.services.exporter import FORMATS, ONLY, export_response
+from reviewapp.services.importer import ImportFailed, import_file
+from reviewapp.services.projects import create_project
+
+
+def project_json(project) -> dict:
+    return {
+        "id": project.id,
+        "title": project.title,
+        "description": project.description,
+        "label_config": project.label_config,
+        "overlap": project.overlap,
+        "created_at": project.created_at.isoformat() + "Z",
+    }
+
+
+@bp.post("/projects")
+@token_required
+def create_project_api():
+    """Create a project from JSON {title, label_config, description?}."""
+    user = api_user()
+    if user.role not in MANAGERS:
+        abort(403, "Only managers and admins create projects.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not str(body.get("title", "")).strip():
+        abort(400, "Send a JSON object with 'title' and 'label_config'.")
+    try:
+        project = create_project(
+            str(body["title"]),
+            str(body.get("label_config", "")),
+            user,
+            description=str(body.get("description", "")),
+        )
+    except LabelConfigError as error:
+        abort(400, f"label_config: {error}")
+    db.session.commit()
+    return project_json(project), 201
+
+
+@bp.get("/projects/<int:project_id>")
+@token_required
+def get_project_api(project_id: int):
+    """One project."""
+    return project_json(get_project_for(api_user(), project_id))
+
+
+@bp.post("/projects/<int:project_id>/import")
+@token_required
+def import_api(project_id: int):
+    """Import the request body, a Label Studio JSON list of tasks; all or nothing."""
+    project = get_project_for(api_user(), project_id, MANAGERS)
+    try:
+        summary = import_file(project, request.stream, "body.json")
+    except ImportFailed as error:
+        abort(400, f"{error} Nothing was imported.")
+    return summary.as_dict(), 201
+
+
+@bp.get("/projects/<int:project_id>/export")
+@token_required
+def export_api(project_id: int):
+    """Stream the project as Label Studio JSON (format=json) or CSV (format=csv)."""
+    project = get_project_for(api_user(), project_id, MANAGERS)
+    fmt, only = request.args.get("format", "json"), request.args.get("only", "all")
+    if fmt not in FORMATS or only not in ONLY:
+        abort(400, f"format must be one of {', '.join(FORMATS)}; only one of {', '.join(ONLY)}.")
+    return export_response(project, fmt, only)

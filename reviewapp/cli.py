@@ -1,0 +1,127 @@
+"""Flask CLI commands: flask --app app <command>."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask
+
+from reviewapp.extensions import db
+from reviewapp.models import Project
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--password", required=True)
+    def create_admin(email: str, password: str) -> None:
+        """Create an admin account."""
+        _create(email, password, "admin")
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--password", required=True)
+    @click.option(
+        "--role", required=True, type=click.Choice(["admin", "manager", "reviewer", "annotator"])
+    )
+    def create_user(email: str, password: str, role: str) -> None:
+        """Create an account with a role."""
+        _create(email, password, role)
+
+    @app.cli.command("api-token")
+    @click.argument("email")
+    def api_token(email: str) -> None:
+        """Print a new API token for EMAIL (the previous one stops working)."""
+        from reviewapp.services.users import find_user, new_api_token
+
+        user = find_user(email)
+        if user is None:
+            raise click.ClickException(f"No user with email {email}.")
+        token = new_api_token(user)
+        db.session.commit()
+        click.echo(token)
+
+    @app.cli.command("add-member")
+    @click.argument("project_id", type=int)
+    @click.argument("email")
+    def add_member_command(project_id: int, email: str) -> None:
+        """Add the user EMAIL to project PROJECT_ID."""
+        from reviewapp.services.users import add_member, find_user
+
+        project = _project(project_id)
+        user = find_user(email)
+        if user is None:
+            raise click.ClickException(f"No user with email {email}.")
+        added = add_member(project.id, user)
+        db.session.commit()
+        click.echo(f"{email} {'added to' if added else 'is already a member of'} {project.title}.")
+
+    @app.cli.command("import")
+    @click.argument("project_id", type=int)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def import_command(project_id: int, file: str) -> None:
+        """Import a Label Studio JSON (or CSV) FILE into project PROJECT_ID."""
+        from reviewapp.services.importer import ImportFailed, import_file
+
+        project = _project(project_id)
+        with (
+            open(file, "rb") as stream,
+            click.progressbar(
+                length=os.path.getsize(file), label="Importing", file=sys.stderr
+            ) as bar,
+        ):
+
+            def progress(_tasks: int) -> None:
+                bar.update(stream.tell() - bar.pos)
+
+            try:
+                summary = import_file(project, stream, file, progress)
+            except ImportFailed as error:
+                raise click.ClickException(f"{error} Nothing was imported.") from None
+            bar.update(bar.length - bar.pos)
+        for line in summary.lines():
+            click.echo(line)
+
+    @app.cli.command("export")
+    @click.argument("project_id", type=int)
+    @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+    @click.option("--only", type=click.Choice(["all", "accepted", "ground-truth"]), default="all")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+    def export_command(project_id: int, fmt: str, only: str, output: str) -> None:
+        """Export project PROJECT_ID as Label Studio JSON or CSV."""
+        from reviewapp.services.exporter import export_csv, export_json
+
+        project = _project(project_id)
+        chunks = export_json(project.id, only) if fmt == "json" else export_csv(project.id, only)
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        click.echo(f"Wrote {output}.")
+
+    @app.cli.command("demo")
+    def demo_command() -> None:
+        """Load demo users and projects (once; does nothing if they exist) and print logins."""
+        from reviewapp.services.demo import load_demo
+
+        for line in load_demo():
+            click.echo(line)
+
+
+def _create(email: str, password: str, role: str) -> None:
+    from reviewapp.services.users import UserError, create_user
+
+    try:
+        create_user(email, password, role)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {role} {email}.")
+
+
+def _project(project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise click.ClickException(f"No project with id {project_id}.")
+    return project

@@ -1,0 +1,264 @@
+"""Validate Label Studio results against a parsed label config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reviewapp.labeling.config import Control, LabelConfig
+
+
+class ResultError(ValueError):
+    """A result does not fit the label config; the message names the item and field."""
+
+
+# Keys Label Studio writes next to from_name/to_name/type/value; kept verbatim.
+EXTRA_KEYS = (
+    "origin",
+    "score",
+    "readonly",
+    "hidden",
+    "image_rotation",
+    "original_width",
+    "original_height",
+)
+
+# Rounding slack for boxes that end exactly on the image edge.
+EDGE_TOLERANCE = 1e-6
+
+_JSON_KINDS = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
+def _kind(value: object) -> str:
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in (int, float)
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _show(value: object) -> str:
+    return f'"{value}"' if type(value) is str else _kind(value)
+
+
+def _fmt(number: float) -> str:
+    return f"{number:.10g}"
+
+
+def _label_list(value: dict, key: str, control: Control, noun: str) -> list[str]:
+    labels = value.get(key)
+    if type(labels) is not list or not labels:
+        got = "an empty array" if labels == [] else _kind(labels)
+        raise ResultError(f"value.{key} must be a non-empty array, got {got}")
+    known = control.label_set
+    for label in labels:
+        if type(label) is not str or label not in known:
+            raise ResultError(
+                f"unknown {noun} {_show(label)} in value.{key}; "
+                f"expected one of {', '.join(control.labels)}"
+            )
+    if len(labels) > 1 and len(set(labels)) != len(labels):
+        raise ResultError(f"value.{key} lists the same {noun} twice")
+    return list(labels)
+
+
+def _choices(value: dict, control: Control, text: object) -> dict:
+    choices = _label_list(value, "choices", control, "choice")
+    if not control.multiple and len(choices) != 1:
+        raise ResultError(
+            f"value.choices has {len(choices)} choices, but this is a single-choice control"
+        )
+    return {"choices": choices}
+
+
+def _labels(value: dict, control: Control, text: object) -> dict:
+    start = value.get("start")
+    end = value.get("end")
+    if not _is_int(start) or not _is_int(end):
+        raise ResultError(
+            f"value.start and value.end must be integers, got {_kind(start)} and {_kind(end)}"
+        )
+    if not 0 <= start < end:
+        raise ResultError(f"value.start = {start}, value.end = {end}: need 0 <= start < end")
+    labels = _label_list(value, "labels", control, "label")
+    out = {"start": start, "end": end}
+    span = value.get("text")
+    if span is not None and type(span) is not str:
+        raise ResultError(f"value.text must be a string, got {_kind(span)}")
+    if type(text) is str:
+        if end > len(text):
+            raise ResultError(f"value.end = {end} is past the end of the text ({len(text)} chars)")
+        if span is not None and text[start:end] != span:
+            raise ResultError(
+                f"value.text {span!r} does not match the task text at {start}..{end} "
+                f"({text[start:end]!r})"
+            )
+    if span is not None:
+        out["text"] = span
+    out["labels"] = labels
+    return out
+
+
+def _rectanglelabels(value: dict, control: Control, text: object) -> dict:
+    x = value.get("x")
+    y = value.get("y")
+    width = value.get("width")
+    height = value.get("height")
+    for key, number in (("x", x), ("y", y), ("width", width), ("height", height)):
+        if not _is_number(number):
+            raise ResultError(f"value.{key} must be a number, got {_kind(number)}")
+    # Comparisons are written so that NaN fails them.
+    if not 0 <= x <= 100:
+        raise ResultError(f"x = {_fmt(x)} is outside 0..100")
+    if not 0 <= y <= 100:
+        raise ResultError(f"y = {_fmt(y)} is outside 0..100")
+    if not width > 0:
+        raise ResultError(f"width = {_fmt(width)} must be > 0")
+    if not height > 0:
+        raise ResultError(f"height = {_fmt(height)} must be > 0")
+    if not x + width <= 100 + EDGE_TOLERANCE:
+        raise ResultError(f"x + width = {_fmt(x + width)} is outside 0..100")
+    if not y + height <= 100 + EDGE_TOLERANCE:
+        raise ResultError(f"y + height = {_fmt(y + height)} is outside 0..100")
+    out = {"x": x, "y": y, "width": width, "height": height}
+    if "rotation" in value:
+        rotation = value["rotation"]
+        if not _is_number(rotation):
+            raise ResultError(f"value.rotation must be a number, got {_kind(rotation)}")
+        out["rotation"] = rotation
+    for key in ("original_width", "original_height"):
+        if key in value:
+            out[key] = _positive_int(value[key], f"value.{key}")
+    out["rectanglelabels"] = _label_list(value, "rectanglelabels", control, "label")
+    return out
+
+
+def _rating(value: dict, control: Control, text: object) -> dict:
+    rating = value.get("rating")
+    if not _is_int(rating) or not 1 <= rating <= control.max_rating:
+        shown = rating if _is_number(rating) else _kind(rating)
+        raise ResultError(
+            f"value.rating must be an integer in 1..{control.max_rating}, got {shown}"
+        )
+    return {"rating": rating}
+
+
+def _textarea(value: dict, control: Control, text: object) -> dict:
+    texts = value.get("text")
+    if type(texts) is str:
+        return {"text": [texts]}
+    if type(texts) is not list:
+        raise ResultError(f"value.text must be a string or an array of strings, got {_kind(texts)}")
+    for i, text in enumerate(texts):
+        if type(text) is not str:
+            raise ResultError(f"value.text[{i}] must be a string, got {_kind(text)}")
+    return {"text": list(texts)}
+
+
+def _positive_int(number: object, field: str) -> int:
+    if not _is_int(number) or number <= 0:
+        shown = _fmt(number) if _is_number(number) else _kind(number)
+        raise ResultError(f"{field} must be a positive integer, got {shown}")
+    return number
+
+
+_VALIDATORS: dict[str, Callable[[dict, Control, object], dict]] = {
+    "choices": _choices,
+    "labels": _labels,
+    "rectanglelabels": _rectanglelabels,
+    "rating": _rating,
+    "textarea": _textarea,
+}
+
+
+def validate_result(config: LabelConfig, result: object, data: dict | None = None) -> list[dict]:
+    """Check a Label Studio result list against the config; return normalised copies.
+
+    `data` is the task's data; when given, text spans are checked against the text.
+    """
+    if type(result) is not list:
+        raise ResultError(f"result must be an array of result items, got {_kind(result)}")
+    controls = config.controls
+    out: list[dict] = []
+    single_choice_seen: set[str] = set()
+    for index, item in enumerate(result):
+        if type(item) is not dict:
+            raise ResultError(f"result[{index}]: expected an object, got {_kind(item)}")
+        from_name = item.get("from_name")
+        control = controls.get(from_name) if type(from_name) is str else None
+        if control is None:
+            if item.get("type") == "relation":
+                raise ResultError(f'result[{index}]: type "relation" is not supported')
+            raise ResultError(
+                f"result[{index}]: from_name {_show(from_name)} is not a control of the "
+                f"label config (controls: {', '.join(controls)})"
+            )
+        where = f'result[{index}] (from_name "{from_name}")'
+        to_name = item.get("to_name")
+        if to_name != control.to_name:
+            raise ResultError(f'{where}: to_name is {_show(to_name)}, expected "{control.to_name}"')
+        kind = item.get("type")
+        if kind != control.result_type:
+            raise ResultError(f'{where}: type is {_show(kind)}, expected "{control.result_type}"')
+        value = item.get("value")
+        if type(value) is not dict:
+            raise ResultError(f"{where}: value must be an object, got {_kind(value)}")
+        if kind == "choices" and not control.multiple:
+            if from_name in single_choice_seen:
+                raise ResultError(f"{where}: a second choices item for this single-choice control")
+            single_choice_seen.add(from_name)
+        text = None
+        if data is not None and kind == "labels":
+            text = data.get(config.objects[control.to_name].value)
+        try:
+            out.append(_normalise_item(item, kind, _VALIDATORS[kind](value, control, text)))
+        except ResultError as exc:
+            raise ResultError(f"{where}: {exc}") from None
+    return out
+
+
+def _normalise_item(item: dict, kind: str, value: dict) -> dict:
+    new_item: dict = {}
+    if "id" in item:
+        item_id = item["id"]
+        if type(item_id) is not str:
+            raise ResultError(f"id must be a string, got {_kind(item_id)}")
+        new_item["id"] = item_id
+    new_item["from_name"] = item["from_name"]
+    new_item["to_name"] = item["to_name"]
+    new_item["type"] = kind
+    new_item["value"] = value
+    for key in EXTRA_KEYS:
+        if key in item:
+            new_item[key] = item[key]
+    for key in ("original_width", "original_height"):
+        if key in new_item:
+            _positive_int(new_item[key], key)
+    return new_item
+
+
+def result_labels(config: LabelConfig, result: list[dict]) -> set[tuple[str, str]]:
+    """The (control name, label) pairs carried by a validated result."""
+    pairs: set[tuple[str, str]] = set()
+    for item in result:
+        name = item["from_name"]
+        control = config.controls.get(name)
+        if control is None:
+            continue
+        value = item["value"]
+        if control.tag == "Rating":
+            pairs.add((name, str(value["rating"])))
+        elif control.tag != "TextArea":
+            pairs.update((name, label) for label in value[control.result_type])
+    return pairs

@@ -1,0 +1,220 @@
+"""The domain tables of DESIGN.md, as SQLAlchemy 2.0 typed models."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from reviewapp.extensions import db
+
+ROLES = ("admin", "manager", "reviewer", "annotator")
+REJECT_MODES = ("remove", "requeue")
+REVIEW_STATUSES = ("pending", "accepted", "fixed", "rejected")
+VERDICTS = ("accepted", "fixed", "rejected")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 32 random bytes, so a fast unsalted hash is enough and allows an indexed lookup.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    role: Mapped[str] = mapped_column(String(16), default="annotator")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses inactive users
+        return self.active
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class Project(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    label_config: Mapped[str] = mapped_column(Text)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    reject_mode: Mapped[str] = mapped_column(String(16), default="remove")
+    require_comment_on_reject: Mapped[bool] = mapped_column(Boolean, default=True)
+    review_only_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_self_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewers_see_dashboard: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_agreement_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    iou_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    # One reason per line, offered when rejecting.
+    reject_reasons: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    members: Mapped[list[User]] = relationship(
+        secondary="membership", order_by="User.email", viewonly=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Project {self.id} {self.title!r}>"
+
+
+class Membership(db.Model):
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_membership_user", "user_id", "project_id"),)
+
+
+class Task(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Denormalised for the Data Manager; kept exact in the transaction of every change.
+    annotation_count: Mapped[int] = mapped_column(Integer, default=0)  # non-skipped
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    prediction_score: Mapped[float | None] = mapped_column(Float)  # max over predictions
+    agreement: Mapped[float | None] = mapped_column(Float)
+    has_ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
+    accepted_count: Mapped[int] = mapped_column(Integer, default=0)
+    fixed_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    pending_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_annotator: Mapped[str | None] = mapped_column(String(254))
+
+    project: Mapped[Project] = relationship()
+    annotations: Mapped[list[Annotation]] = relationship(
+        back_populates="task", order_by="Annotation.id", passive_deletes=True
+    )
+    predictions: Mapped[list[Prediction]] = relationship(
+        order_by="Prediction.id", passive_deletes=True
+    )
+
+    __table_args__ = (
+        Index("ix_task_project_id", "project_id", "id"),
+        Index("ix_task_project_agreement", "project_id", "agreement"),
+        Index("ix_task_project_prediction_score", "project_id", "prediction_score"),
+        Index("ix_task_project_first_annotator", "project_id", "first_annotator"),
+        Index("ix_task_project_annotation_count", "project_id", "annotation_count"),
+        Index("ix_task_project_created_at", "project_id", "created_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Task {self.id} of project {self.project_id}>"
+
+
+class Annotation(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    completed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    result: Mapped[list] = mapped_column(JSON, default=list)
+    was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_time: Mapped[float | None] = mapped_column(Float)
+    review_status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    task: Mapped[Task] = relationship(back_populates="annotations")
+    completed_by: Mapped[User] = relationship()
+
+    __table_args__ = (
+        Index("ix_annotation_task", "task_id", "id"),
+        Index("ix_annotation_project_user", "project_id", "completed_by_id", "task_id"),
+        Index("ix_annotation_project_status", "project_id", "review_status"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Annotation {self.id} on task {self.task_id}>"
+
+
+class Prediction(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(String(200), default="")
+    score: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_prediction_project_model", "project_id", "model_version"),)
+
+    def __repr__(self) -> str:
+        return f"<Prediction {self.id} on task {self.task_id}>"
+
+
+class Review(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotation.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    result_before: Mapped[list | None] = mapped_column(JSON)
+    result_after: Mapped[list | None] = mapped_column(JSON)
+    fix_size: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Review {self.id} {self.verdict} of annotation {self.annotation_id}>"
+
+
+class ReviewerAssignment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "user_id", name="uq_reviewer_assignment_task_user"),
+        Index("ix_reviewer_assignment_user", "user_id", "task_id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<ReviewerAssignment task {self.task_id} user {self.user_id}>"

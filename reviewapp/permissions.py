@@ -1,0 +1,65 @@
+"""Who may do what. Every view goes through these loaders, so none forgets a check."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from reviewapp.extensions import db
+from reviewapp.models import Membership, Project, User
+
+MANAGERS = ("admin", "manager")
+REVIEWERS = ("admin", "manager", "reviewer")
+
+
+def role_required(*roles: str):
+    """Log-in required, and the user's role must be one of roles (else 403)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def is_member(user: User, project_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Membership.user_id).where(
+                Membership.project_id == project_id, Membership.user_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def visible_projects(user: User):
+    """A select() of the projects user may see: admins all, others those they belong to."""
+    query = select(Project).order_by(Project.id.desc())
+    if user.role != "admin":
+        query = query.join(Membership, Membership.project_id == Project.id).where(
+            Membership.user_id == user.id
+        )
+    return query
+
+
+def get_project_for(user: User, project_id: int, roles: tuple[str, ...] | None = None) -> Project:
+    """The project if user may see it (404 otherwise, so its existence does not leak);
+    403 if roles is given and the user's role is not among them."""
+    project = db.session.get(Project, project_id)
+    if project is None or not user.is_authenticated:
+        abort(404)
+    if user.role != "admin" and not is_member(user, project_id):
+        abort(404)
+    if roles is not None and user.role not in roles:
+        abort(403)
+    return project

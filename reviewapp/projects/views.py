@@ -1,0 +1,160 @@
+import os
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from reviewapp.extensions import db
+from reviewapp.labeling import PRESETS, LabelConfigError
+from reviewapp.models import User
+from reviewapp.permissions import MANAGERS, get_project_for, role_required, visible_projects
+from reviewapp.projects import bp
+from reviewapp.projects.forms import (
+    CreateProjectForm,
+    ExportForm,
+    ImportForm,
+    MemberForm,
+    SettingsForm,
+)
+from reviewapp.services.exporter import export_response
+from reviewapp.services.importer import ImportFailed, import_file
+from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
+from reviewapp.services.users import add_member, find_user, remove_member
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The projects the user may see."""
+    projects = db.session.scalars(visible_projects(current_user)).all()
+    return render_template("projects/index.html", projects=projects)
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def new():
+    """Create a project from a preset or a pasted label config."""
+    form = CreateProjectForm()
+    if form.validate_on_submit():
+        config = form.label_config.data.strip() or PRESETS[form.preset.data][1]
+        settings = {name: getattr(form, name).data for name in SETTINGS if name != "title"}
+        project = create_project(form.title.data, config, current_user, **settings)
+        db.session.commit()
+        flash(f"Created project {project.title}. Import tasks to start.", "success")
+        return redirect(url_for("projects.show", project_id=project.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("projects/new.html", form=form, presets=PRESETS), status
+
+
+@bp.get("/projects/<int:project_id>")
+@login_required
+def show(project_id: int):
+    """A project's overview: counts, members and what the user can do here."""
+    project = get_project_for(current_user, project_id)
+    return render_template("projects/show.html", project=project, counts=project_counts(project.id))
+
+
+@bp.route("/projects/<int:project_id>/settings", methods=["GET", "POST"])
+@login_required
+def settings(project_id: int):
+    """Label config and review settings."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    form = SettingsForm(obj=project)
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in SETTINGS}
+        try:
+            update_project(project, form.label_config.data.strip(), **values)
+        except LabelConfigError as error:
+            db.session.rollback()
+            form.label_config.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return redirect(url_for("projects.settings", project_id=project.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("projects/settings.html", project=project, form=form), status
+
+
+@bp.route("/projects/<int:project_id>/import", methods=["GET", "POST"])
+@login_required
+def import_tasks(project_id: int):
+    """Upload a Label Studio JSON or CSV file; all of it is imported or none."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            summary = import_file(project, upload.stream, upload.filename or "")
+        except ImportFailed as error:
+            form.file.errors.append(f"{error} Nothing was imported.")
+        else:
+            for line in summary.lines():
+                flash(line, "success")
+            return redirect(url_for("projects.show", project_id=project.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("projects/import.html", project=project, form=form), status
+
+
+@bp.get("/projects/<int:project_id>/export")
+@login_required
+def export(project_id: int):
+    """Choose a format; with ?download=1 stream the file."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    form = ExportForm(request.args)
+    if "download" in request.args:
+        if not form.validate():
+            abort(400, "Choose a format (json or csv) and which annotations to export.")
+        return export_response(project, form.format.data, form.only.data)
+    return render_template("projects/export.html", project=project, form=form)
+
+
+@bp.route("/projects/<int:project_id>/members", methods=["GET", "POST"])
+@login_required
+def members(project_id: int):
+    """Add members by email; list them with a remove button."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    form = MemberForm()
+    if form.validate_on_submit():
+        user = find_user(form.email.data)
+        if user is None:
+            form.email.errors.append(f"No user with email {form.email.data}.")
+        else:
+            added = add_member(project.id, user)
+            db.session.commit()
+            flash(
+                f"{user.email} {'added' if added else 'is already a member'}.",
+                "success" if added else "info",
+            )
+            return redirect(url_for("projects.members", project_id=project.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("projects/members.html", project=project, form=form), status
+
+
+@bp.post("/projects/<int:project_id>/members/<int:user_id>/remove")
+@login_required
+def remove(project_id: int, user_id: int):
+    """Remove a member from the project (their annotations stay)."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    user = db.get_or_404(User, user_id)
+    if remove_member(project.id, user):
+        flash(f"{user.email} removed from {project.title}.", "success")
+    db.session.commit()
+    return redirect(url_for("projects.members", project_id=project.id))
+
+
+@bp.get("/media/<path:filename>")
+@login_required
+def media(filename: str):
+    """Files task data points at (the demo's images)."""
+    folder = current_app.config["MEDIA_FOLDER"]
+    if not os.path.isdir(folder):
+        abort(404)
+    return send_from_directory(folder, filename)

@@ -1,0 +1,90 @@
+"""Creating projects and changing their settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from reviewapp.extensions import db
+from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config, validate_result
+from reviewapp.models import Annotation, Prediction, Project, Task, User
+from reviewapp.services.users import add_member
+
+SETTINGS = (
+    "title",
+    "description",
+    "instructions",
+    "overlap",
+    "reject_mode",
+    "require_comment_on_reject",
+    "review_only_assigned",
+    "allow_self_review",
+    "reviewers_see_dashboard",
+    "low_agreement_threshold",
+    "iou_threshold",
+    "reject_reasons",
+)
+
+
+def create_project(title: str, label_config: str, created_by: User | None, **settings) -> Project:
+    """Create a project whose creator is a member; raises LabelConfigError for a bad config."""
+    parse_label_config(label_config)
+    project = Project(title=title.strip(), label_config=label_config, **settings)
+    if created_by is not None:
+        project.created_by_id = created_by.id
+    db.session.add(project)
+    db.session.flush()
+    if created_by is not None:
+        add_member(project.id, created_by)
+    return project
+
+
+def update_project(project: Project, label_config: str, **settings) -> None:
+    """Change settings and label config; a new config must still fit every stored annotation."""
+    if label_config != project.label_config:
+        config = parse_label_config(label_config)
+        rows = db.session.execute(
+            select(Annotation.id, Annotation.task_id, Annotation.result)
+            .where(Annotation.project_id == project.id)
+            .execution_options(yield_per=2000)
+        )
+        for annotation_id, task_id, result in rows:
+            try:
+                validate_result(config, result)
+            except ResultError as error:
+                raise LabelConfigError(
+                    f"The new config does not fit annotation {annotation_id} of task {task_id}: "
+                    f"{error}"
+                ) from None
+        project.label_config = label_config
+    for name, value in settings.items():
+        if name not in SETTINGS:
+            raise ValueError(f"unknown project setting {name}")
+        setattr(project, name, value)
+
+
+def reject_reasons(project: Project) -> list[str]:
+    return [line.strip() for line in project.reject_reasons.splitlines() if line.strip()]
+
+
+def project_counts(project_id: int) -> dict[str, int]:
+    """Tasks, annotations (non-skipped), skipped and predictions: one aggregate query."""
+    row = db.session.execute(
+        select(
+            func.count(Task.id),
+            func.coalesce(func.sum(Task.annotation_count), 0),
+            func.coalesce(func.sum(Task.skipped_count), 0),
+            func.count(Task.id).filter(Task.annotation_count > 0),
+            func.count(Task.id).filter(Task.has_ground_truth.is_(True)),
+        ).where(Task.project_id == project_id)
+    ).one()
+    predictions = db.session.scalar(
+        select(func.count(Prediction.id)).where(Prediction.project_id == project_id)
+    )
+    return {
+        "tasks": row[0],
+        "annotations": int(row[1]),
+        "skipped": int(row[2]),
+        "annotated_tasks": row[3],
+        "ground_truth_tasks": row[4],
+        "predictions": predictions,
+    }

@@ -1,0 +1,135 @@
+import pytest
+
+from reviewapp import create_app
+from reviewapp.extensions import db
+from tests import factories
+from tests.conftest import make_app
+
+
+def test_login_page_renders(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert b'name="email"' in response.data
+
+
+def test_login_then_projects(client, app):
+    user = factories.user("manager")
+    response = client.post(
+        "/login", data={"email": user.email.upper(), "password": factories.PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert user.email.encode() in client.get("/").data
+
+
+def test_wrong_password_and_unknown_email_say_the_same(client, app):
+    user = factories.user("manager")
+    wrong_password = client.post("/login", data={"email": user.email, "password": "nope-nope"})
+    unknown_email = client.post(
+        "/login", data={"email": "ghost@example.com", "password": factories.PASSWORD}
+    )
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    for response in (wrong_password, unknown_email):
+        body = response.get_data(as_text=True)
+        assert "Invalid email or password." in body
+    assert client.get("/").status_code == 302  # still logged out
+
+
+def test_deactivated_user_cannot_log_in(client, app):
+    user = factories.user("reviewer")
+    user.active = False
+    db.session.commit()
+    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 401
+
+
+def test_deactivation_ends_an_open_session(client, auth, app):
+    user = auth.login("reviewer")
+    assert client.get("/").status_code == 200
+    user.active = False
+    db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_next_parameter_only_redirects_inside_the_site(client, app):
+    user = factories.user("manager")
+    data = {"email": user.email, "password": factories.PASSWORD}
+    response = client.post("/login?next=https://evil.example/x", data=data)
+    assert response.headers["Location"] == "/"
+    client.post("/logout")
+    response = client.post("/login?next=/admin/users", data=data)
+    assert response.headers["Location"] == "/admin/users"
+
+
+def test_logout(client, auth):
+    auth.login("annotator")
+    response = auth.logout()
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_change_own_password(client, auth, app):
+    user = auth.login("annotator")
+    wrong = client.post(
+        "/account/password",
+        data={
+            "current_password": "wrong-one",
+            "new_password": "n3w-password",
+            "confirm": "n3w-password",
+        },
+    )
+    assert wrong.status_code == 422
+    assert "not your current password" in wrong.get_data(as_text=True)
+    mismatch = client.post(
+        "/account/password",
+        data={
+            "current_password": factories.PASSWORD,
+            "new_password": "n3w-password",
+            "confirm": "x",
+        },
+    )
+    assert mismatch.status_code == 422
+    ok = client.post(
+        "/account/password",
+        data={
+            "current_password": factories.PASSWORD,
+            "new_password": "n3w-password",
+            "confirm": "n3w-password",
+        },
+    )
+    assert ok.status_code == 302
+    auth.logout()
+    response = client.post("/login", data={"email": user.email, "password": "n3w-password"})
+    assert response.status_code == 302
+
+
+def test_login_is_rate_limited(database_url, tmp_path, app):
+    limited = make_app(
+        database_url, tmp_path, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute"
+    )
+    client = limited.test_client()
+    with limited.app_context():
+        statuses = [
+            client.post("/login", data={"email": "a@example.com", "password": "x"}).status_code
+            for _ in range(4)
+        ]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_pages_need_login(client, app):
+    for url in ("/", "/admin/users", "/projects/new", "/account/password"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_htmx_request_when_logged_out_gets_hx_redirect(client, app, htmx):
+    response = client.get("/", headers=htmx)
+    assert response.headers["HX-Redirect"] == "/login"
+    assert response.status_code != 302
+
+
+def test_refuses_default_secret_key_outside_debug(tmp_path, monkeypatch):
+    monkeypatch.delenv("REVIEWAPP_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="REVIEWAPP_SECRET_KEY"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
