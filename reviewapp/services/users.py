@@ -24,7 +24,7 @@ def create_user(email: str, password: str, role: str, name: str = "") -> User:
         raise UserError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     if find_user(email):
         raise UserError(f"A user with email {email} already exists.")
-    user = User(email=email.strip().lower(), name=name.strip(), role=role, active=True)
+    user = User(email=email.strip().lower(), name=(name or "").strip(), role=role, active=True)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
