@@ -33,7 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     url = app.config.get("DATABASE_URL") or "sqlite:///" + os.path.join(
         app.instance_path, "reviewapp.db"
     )
-    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(url)
     app.config.setdefault("MEDIA_FOLDER", None)
     app.config["MEDIA_FOLDER"] = app.config["MEDIA_FOLDER"] or os.path.join(
         app.instance_path, "media"
@@ -61,6 +61,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     htmx.register(app)
     return app
+
+
+def database_uri(url: str) -> str:
+    """Plain postgresql:// URLs use psycopg 3, the driver we install."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 @event.listens_for(Engine, "connect")

@@ -13,7 +13,7 @@ import pytest
 from jinja2 import StrictUndefined
 from sqlalchemy import create_engine, text
 
-from reviewapp import create_app
+from reviewapp import create_app, database_uri
 from reviewapp.extensions import db
 from tests import factories
 
@@ -26,7 +26,7 @@ def database_url(tmp_path_factory):
         yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
         return
     schema = f"test_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
+    engine = create_engine(database_uri(PG_URL))
     with engine.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     separator = "&" if "?" in PG_URL else "?"
