@@ -27,6 +27,10 @@ ROLES = ("admin", "manager", "reviewer", "annotator")
 REJECT_MODES = ("remove", "requeue")
 REVIEW_STATUSES = ("pending", "accepted", "fixed", "rejected")
 VERDICTS = ("accepted", "fixed", "rejected")
+# A task's review state, in the order "review status" sorts: no annotations, some pending,
+# all reviewed with a rejection, all reviewed with a fix, all accepted.
+REVIEW_RANKS = ("none", "pending", "rejected", "fixed", "accepted")
+LABEL_SOURCES = ("annotation", "ground_truth", "prediction")
 
 
 def utcnow() -> datetime:
@@ -121,6 +125,9 @@ class Task(db.Model):
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)
     pending_count: Mapped[int] = mapped_column(Integer, default=0)
     first_annotator: Mapped[str | None] = mapped_column(String(254))
+    review_rank: Mapped[int] = mapped_column(Integer, default=0)  # see REVIEW_RANKS
+    # Lower-cased string values of data, so a text search does not match JSON keys.
+    data_text: Mapped[str] = mapped_column(Text, default="")
 
     project: Mapped[Project] = relationship()
     annotations: Mapped[list[Annotation]] = relationship(
@@ -137,6 +144,7 @@ class Task(db.Model):
         Index("ix_task_project_first_annotator", "project_id", "first_annotator"),
         Index("ix_task_project_annotation_count", "project_id", "annotation_count"),
         Index("ix_task_project_created_at", "project_id", "created_at"),
+        Index("ix_task_project_review_rank", "project_id", "review_rank"),
     )
 
     def __repr__(self) -> str:
@@ -218,3 +226,53 @@ class ReviewerAssignment(db.Model):
 
     def __repr__(self) -> str:
         return f"<ReviewerAssignment task {self.task_id} user {self.user_id}>"
+
+
+class TaskLabel(db.Model):
+    """Which labels a task carries, by source: the index behind the Data Manager's label filter.
+
+    Rewritten with the task's annotations, predictions and ground truth.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # one of LABEL_SOURCES
+    control: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_task_label_lookup", "project_id", "control", "label", "source", "task_id"),
+        Index("ix_task_label_task", "task_id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<TaskLabel task {self.task_id} {self.source} {self.control}:{self.label}>"
+
+
+class SavedView(db.Model):
+    """A named tab of the Data Manager: its filters and order as a query string."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_saved_view_project_name"),)
+
+    def __repr__(self) -> str:
+        return f"<SavedView {self.id} {self.name!r}>"
+
+
+class ColumnPreference(db.Model):
+    """The Data Manager columns a user has hidden in a project."""
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    hidden: Mapped[str] = mapped_column(Text, default="")  # comma-separated column keys

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial_schema
 Revises: 
-Create Date: 2026-11-28 00:13:50.629154
+Create Date: 2026-11-28 00:20:48.462342
 
 """
 from alembic import op
@@ -51,6 +51,14 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_project_created_by_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_project'))
     )
+    op.create_table('column_preference',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('hidden', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_column_preference_project_id_project'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_column_preference_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'project_id', name=op.f('pk_column_preference'))
+    )
     op.create_table('membership',
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -62,6 +70,18 @@ def upgrade():
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.create_index('ix_membership_user', ['user_id', 'project_id'], unique=False)
 
+    op.create_table('saved_view',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_saved_view_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_saved_view_project_id_project'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_view')),
+    sa.UniqueConstraint('project_id', 'name', name='uq_saved_view_project_name')
+    )
     op.create_table('task',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -77,6 +97,8 @@ def upgrade():
     sa.Column('rejected_count', sa.Integer(), nullable=False),
     sa.Column('pending_count', sa.Integer(), nullable=False),
     sa.Column('first_annotator', sa.String(length=254), nullable=True),
+    sa.Column('review_rank', sa.Integer(), nullable=False),
+    sa.Column('data_text', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_task_project_id_project'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_task'))
     )
@@ -87,6 +109,7 @@ def upgrade():
         batch_op.create_index('ix_task_project_first_annotator', ['project_id', 'first_annotator'], unique=False)
         batch_op.create_index('ix_task_project_id', ['project_id', 'id'], unique=False)
         batch_op.create_index('ix_task_project_prediction_score', ['project_id', 'prediction_score'], unique=False)
+        batch_op.create_index('ix_task_project_review_rank', ['project_id', 'review_rank'], unique=False)
 
     op.create_table('annotation',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -141,6 +164,21 @@ def upgrade():
     with op.batch_alter_table('reviewer_assignment', schema=None) as batch_op:
         batch_op.create_index('ix_reviewer_assignment_user', ['user_id', 'task_id'], unique=False)
 
+    op.create_table('task_label',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('control', sa.String(length=100), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_task_label_project_id_project'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], name=op.f('fk_task_label_task_id_task'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_label'))
+    )
+    with op.batch_alter_table('task_label', schema=None) as batch_op:
+        batch_op.create_index('ix_task_label_lookup', ['project_id', 'control', 'label', 'source', 'task_id'], unique=False)
+        batch_op.create_index('ix_task_label_task', ['task_id'], unique=False)
+
     op.create_table('review',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('annotation_id', sa.Integer(), nullable=False),
@@ -170,6 +208,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_review_annotation_id'))
 
     op.drop_table('review')
+    with op.batch_alter_table('task_label', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_label_task')
+        batch_op.drop_index('ix_task_label_lookup')
+
+    op.drop_table('task_label')
     with op.batch_alter_table('reviewer_assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_reviewer_assignment_user')
 
@@ -186,6 +229,7 @@ def downgrade():
 
     op.drop_table('annotation')
     with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_project_review_rank')
         batch_op.drop_index('ix_task_project_prediction_score')
         batch_op.drop_index('ix_task_project_id')
         batch_op.drop_index('ix_task_project_first_annotator')
@@ -194,10 +238,12 @@ def downgrade():
         batch_op.drop_index('ix_task_project_agreement')
 
     op.drop_table('task')
+    op.drop_table('saved_view')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_user')
 
     op.drop_table('membership')
+    op.drop_table('column_preference')
     op.drop_table('project')
     op.drop_table('user')
     # ### end Alembic commands ###

@@ -19,7 +19,17 @@ from sqlalchemy import insert, select
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config, validate_result
-from reviewapp.models import Annotation, Membership, Prediction, Project, Task, User, utcnow
+from reviewapp.models import (
+    Annotation,
+    Membership,
+    Prediction,
+    Project,
+    Task,
+    TaskLabel,
+    User,
+    utcnow,
+)
+from reviewapp.services.task_state import AnnotationRow, data_text, label_rows, summarise
 
 CHUNK = 2000
 TASK_KEYS = {"data", "annotations", "predictions", "created_at", "id"}
@@ -325,33 +335,39 @@ class _Importer:
         return user.id
 
     def store(self, tasks: list[dict]) -> None:
-        rows = []
+        rows, summaries = [], []
         for t in tasks:
-            done = [a for a in t["annotations"] if not a["was_cancelled"]]
-            scores = [p["score"] for p in t["predictions"] if p["score"] is not None]
+            summary = [
+                AnnotationRow(
+                    self.user_emails[a["completed_by_id"]],
+                    a["result"],
+                    a["was_cancelled"],
+                    a["ground_truth"],
+                )
+                for a in t["annotations"]
+            ]
+            summaries.append(summary)
             rows.append(
                 {
                     "project_id": self.project.id,
                     "data": t["data"],
+                    "data_text": data_text(t["data"]),
                     "created_at": t["created_at"],
-                    "annotation_count": len(done),
-                    "skipped_count": len(t["annotations"]) - len(done),
-                    "pending_count": len(done),
-                    "accepted_count": 0,
-                    "fixed_count": 0,
-                    "rejected_count": 0,
-                    "prediction_score": max(scores) if scores else None,
-                    "has_ground_truth": any(a["ground_truth"] for a in t["annotations"]),
-                    "first_annotator": self.user_emails[done[0]["completed_by_id"]]
-                    if done
-                    else None,
+                    **summarise(summary, [p["score"] for p in t["predictions"]]),
                 }
             )
         ids = db.session.scalars(
             insert(Task).returning(Task.id, sort_by_parameter_order=True), rows
         ).all()
-        annotations, predictions = [], []
-        for task_id, t in zip(ids, tasks, strict=True):
+        annotations, predictions, labels = [], [], []
+        for task_id, t, summary in zip(ids, tasks, summaries, strict=True):
+            labels += label_rows(
+                self.config,
+                self.project.id,
+                task_id,
+                summary,
+                [p["result"] for p in t["predictions"]],
+            )
             for a in t["annotations"]:
                 annotations.append(
                     {
@@ -367,6 +383,8 @@ class _Importer:
             db.session.execute(insert(Annotation), annotations)
         if predictions:
             db.session.execute(insert(Prediction), predictions)
+        if labels:
+            db.session.execute(insert(TaskLabel), labels)
         self.summary.task_count += len(tasks)
         self.summary.annotation_count += len(annotations)
         self.summary.skipped_annotation_count += sum(a["was_cancelled"] for a in annotations)

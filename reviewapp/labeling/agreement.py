@@ -1,0 +1,475 @@
+"""Agreement between two labelling results, and the metrics built on it.
+
+``s(x, y)`` is the agreement between two Label Studio results (annotation, prediction
+or ground truth), in 0..1: the mean, over the label config's control tags present on
+at least one side, of the per-control score below. A control present on neither side
+is left out; present on one side only it scores 0; when no control is present on
+either side, ``s = 1``. Result items whose ``from_name`` is not a control of the
+config are ignored.
+
+- Choices: single choice, 1 if equal else 0; multiple, Jaccard
+  ``|A & B| / |A | B|`` of the two sets (both empty: 1).
+- Rating: ``1 - |a - b| / (maxRating - 1)``.
+- TextArea: its texts joined by a newline, then ``1 - Levenshtein(a, b) / max(len a,
+  len b)`` (both empty: 1).
+- Labels and RectangleLabels: each result item is a region. Regions are matched one to
+  one, only with a region of the same label set, maximising the total IoU; a pair
+  counts only when its IoU is > 0 and > the IoU threshold; among matchings with the
+  same total IoU the one with more pairs wins. IoU is 1-D over ``[start, end)``
+  character offsets or 2-D over axis-aligned boxes (rotation ignored).
+  ``score = sum(IoU of matched pairs) / (|x| + |y| - matched pairs)``.
+
+No Flask, no database: plain data in, numbers out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from reviewapp.labeling.config import Control, LabelConfig
+
+REGION_TAGS = frozenset({"Labels", "RectangleLabels"})
+
+# Added to every candidate pair's IoU before the assignment, so that among matchings
+# with the same total IoU the one with more pairs (the higher score) is chosen.
+_TIE_BREAK = 1e-9
+
+Geometry = tuple[float, ...]
+Region = tuple[Geometry, frozenset[str]]
+Match = tuple[int, int, float]
+
+
+@dataclass(frozen=True)
+class ControlComparison:
+    """One control's part of ``s(a, b)``; region indices count that control's items."""
+
+    score: float
+    detail: str
+    matches: list[Match] = field(default_factory=list)
+    unmatched_a: list[int] = field(default_factory=list)
+    unmatched_b: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``s(a, b)`` with the per-control scores it is the mean of."""
+
+    score: float
+    controls: dict[str, ControlComparison]
+
+
+def compare(
+    config: LabelConfig, a: list[dict], b: list[dict], iou_threshold: float = 0.0
+) -> Comparison:
+    """Agreement ``s(a, b)`` with its receipt: each control's score and how it was found.
+
+    ``score`` is the mean of ``controls[name].score`` over the controls present on at
+    least one side (1 when there are none). For Labels/RectangleLabels, ``matches`` holds
+    ``(i, j, IoU)`` where i and j index that control's regions in a and b in the order
+    they appear in the results; see the module docstring for every control's formula.
+    """
+    pa, pb = _prepare(config, a), _prepare(config, b)
+    controls = {}
+    for name, control in config.controls.items():
+        va, vb = pa.get(name), pb.get(name)
+        if va is None and vb is None:
+            continue
+        if va is None or vb is None:
+            side = "a" if vb is None else "b"
+            regions = va if vb is None else vb
+            unmatched = list(range(len(regions))) if control.tag in REGION_TAGS else []
+            controls[name] = ControlComparison(
+                0.0,
+                f"only in {side} -> 0",
+                unmatched_a=unmatched if side == "a" else [],
+                unmatched_b=unmatched if side == "b" else [],
+            )
+        elif control.tag in REGION_TAGS:
+            controls[name] = _compare_regions(control, va, vb, iou_threshold)
+        else:
+            value = _value_score(control, va, vb)
+            controls[name] = ControlComparison(value, _value_detail(control, va, vb, value))
+    total = math.fsum(c.score for c in controls.values())
+    return Comparison(total / len(controls) if controls else 1.0, controls)
+
+
+def score(config: LabelConfig, a: list[dict], b: list[dict], iou_threshold: float = 0.0) -> float:
+    """Agreement ``s(a, b)`` in 0..1, as defined in this module's docstring.
+
+    Same number as ``compare(config, a, b, iou_threshold).score``, without the receipt.
+    """
+    return _score_prepared(config, _prepare(config, a), _prepare(config, b), iou_threshold)
+
+
+def pairwise(
+    config: LabelConfig, results: list[list[dict]], iou_threshold: float = 0.0
+) -> list[Match]:
+    """``(i, j, s(results[i], results[j]))`` for every pair i < j, in order."""
+    prepared = [_prepare(config, result) for result in results]
+    return [
+        (i, j, _score_prepared(config, prepared[i], prepared[j], iou_threshold))
+        for i, j in combinations(range(len(prepared)), 2)
+    ]
+
+
+def task_agreement(pair_scores: Sequence[float]) -> float | None:
+    """Task agreement: the mean of ``s`` over all pairs of the task's non-skipped annotations.
+
+    The caller passes one score per pair; no pairs (fewer than two annotations) gives
+    None, shown as a dash.
+    """
+    if not pair_scores:
+        return None
+    return math.fsum(pair_scores) / len(pair_scores)
+
+
+def fix_size(
+    config: LabelConfig, before: list[dict], after: list[dict], iou_threshold: float = 0.0
+) -> float:
+    """Fix size of a Fix & Accept: ``1 - s(before, after)`` (0 = nothing changed)."""
+    return 1.0 - score(config, before, after, iou_threshold)
+
+
+def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:
+    """Acceptance rate: ``(accepted + fixed) / reviewed``, latest verdict of each annotation.
+
+    None when nothing was reviewed.
+    """
+    if reviewed == 0:
+        return None
+    return (accepted + fixed) / reviewed
+
+
+def krippendorff_alpha_nominal(units: Iterable[Sequence[Hashable]]) -> float | None:
+    """Krippendorff's alpha for nominal data: ``1 - D_o / D_e``.
+
+    Each unit is the list of values the coders gave one item (missing values left out;
+    a multiple-choice answer passed as one value such as ``"A|B"``). Units with fewer
+    than two values cannot be paired and are ignored. With ``m_u`` values in unit u,
+    ``n_uc`` of them equal to c, ``n = sum m_u`` and ``n_c = sum_u n_uc``::
+
+        alpha = 1 - (n - 1) * sum_u (m_u**2 - sum_c n_uc**2) / (m_u - 1)
+                            / (n**2 - sum_c n_c**2)
+
+    which is the coincidence-matrix formula written with counts. None when there are no
+    pairable values, or when every pairable value is the same (expected disagreement 0,
+    so alpha is 0/0: agreement there is perfect but says nothing about reliability).
+    """
+    totals: Counter[Hashable] = Counter()
+    observed = 0.0
+    n = 0
+    for unit in units:
+        m = len(unit)
+        if m < 2:
+            continue
+        counts = Counter(unit)
+        observed += (m * m - sum(c * c for c in counts.values())) / (m - 1)
+        totals.update(counts)
+        n += m
+    expected = n * n - sum(c * c for c in totals.values())
+    if n == 0 or expected == 0:
+        return None
+    return 1.0 - (n - 1) * observed / expected
+
+
+@dataclass(frozen=True)
+class ControlDiff:
+    """What changed in one control. Region lists hold the result items' ``value`` dicts."""
+
+    control: Control
+    old: object = None
+    new: object = None
+    added: list[dict] = field(default_factory=list)
+    removed: list[dict] = field(default_factory=list)
+    moved: list[tuple[dict, dict]] = field(default_factory=list)
+    relabelled: list[tuple[dict, dict]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        name = self.control.name
+        if self.control.tag not in REGION_TAGS:
+            return [f"{name}: {_show(self.old)} → {_show(self.new)}"]
+        key = self.control.result_type
+        lines = []
+        for regions, verb in ((self.added, "added"), (self.removed, "removed")):
+            if regions:
+                labels = ", ".join(_show_labels(value.get(key)) for value in regions)
+                lines.append(f"{name}: {_regions(len(regions))} {verb} ({labels})")
+        if self.moved:
+            lines.append(f"{name}: {_regions(len(self.moved))} moved")
+        if self.relabelled:
+            changes = ", ".join(
+                f"{_show_labels(old.get(key))} → {_show_labels(new.get(key))}"
+                for old, new in self.relabelled
+            )
+            lines.append(f"{name}: {_regions(len(self.relabelled))} relabelled ({changes})")
+        return lines
+
+
+@dataclass(frozen=True)
+class ResultDiff:
+    """The changes from one result to another, per control in config order."""
+
+    controls: dict[str, ControlDiff]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.controls
+
+    def summary(self) -> list[str]:
+        return [line for diff in self.controls.values() for line in diff.lines()]
+
+
+def diff_results(
+    config: LabelConfig, before: list[dict], after: list[dict], iou_threshold: float = 0.0
+) -> ResultDiff:
+    """What a Fix & Accept changed, per control, listing only the controls that changed.
+
+    Choices, Rating, TextArea: the old and new value (choices as a tuple in config order,
+    the TextArea texts joined by a newline; None when absent or empty). Labels and
+    RectangleLabels: regions are matched one to one maximising total IoU regardless of
+    label (IoU > 0 and > the threshold); unmatched ones in ``after`` are added, in
+    ``before`` removed; a matched pair whose coordinates differ (by > 1e-6) is moved,
+    one whose label set differs is relabelled (it can be both).
+    """
+    old_items, new_items = _values_by_control(config, before), _values_by_control(config, after)
+    old_prepared, new_prepared = _prepare(config, before), _prepare(config, after)
+    diffs = {}
+    for name, control in config.controls.items():
+        if control.tag in REGION_TAGS:
+            diff = _diff_regions(
+                control, old_items.get(name, []), new_items.get(name, []), iou_threshold
+            )
+        else:
+            old = _display_value(control, old_prepared.get(name))
+            new = _display_value(control, new_prepared.get(name))
+            diff = ControlDiff(control, old, new) if old != new else None
+        if diff is not None:
+            diffs[name] = diff
+    return ResultDiff(diffs)
+
+
+def _values_by_control(config: LabelConfig, result: list[dict]) -> dict[str, list[dict]]:
+    values: dict[str, list[dict]] = {}
+    for item in result:
+        name = item.get("from_name")
+        if name in config.controls:
+            values.setdefault(name, []).append(item.get("value") or {})
+    return values
+
+
+def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
+    """Each present control's value: frozenset of choices, rating, joined text or regions."""
+    controls = config.controls
+    prepared: dict[str, object] = {}
+    texts: dict[str, list[str]] = {}
+    for item in result:
+        control = controls.get(item.get("from_name"))
+        if control is None:
+            continue
+        name, tag, value = control.name, control.tag, item.get("value") or {}
+        if tag in REGION_TAGS:
+            prepared.setdefault(name, []).append(_region(tag, value))
+        elif tag == "Choices":
+            prepared[name] = prepared.get(name, frozenset()) | frozenset(value.get("choices", ()))
+        elif tag == "Rating":
+            prepared.setdefault(name, value.get("rating", 0))
+        else:
+            text = value.get("text", ())
+            texts.setdefault(name, []).extend([text] if isinstance(text, str) else text)
+    for name, parts in texts.items():
+        prepared[name] = "\n".join(parts)
+    return prepared
+
+
+def _region(tag: str, value: dict) -> Region:
+    labels = frozenset(value.get("labels" if tag == "Labels" else "rectanglelabels", ()))
+    if tag == "Labels":
+        return (value["start"], value["end"]), labels
+    x, y = value["x"], value["y"]
+    return (x, y, x + value["width"], y + value["height"]), labels
+
+
+def _span_iou(a: Geometry, b: Geometry) -> float:
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    if inter <= 0:
+        # Zero-length spans have no IoU; an identical one still agrees fully.
+        return 1.0 if a == b else 0.0
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+def _box_iou(a: Geometry, b: Geometry) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    inter = width * height if width > 0 and height > 0 else 0.0
+    if inter <= 0:  # also when a tiny box's area underflows to 0
+        return 1.0 if a == b else 0.0
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return min(1.0, inter / union)
+
+
+def _match(
+    ra: list[Region],
+    rb: list[Region],
+    iou: Callable[[Geometry, Geometry], float],
+    threshold: float,
+    same_label: bool = True,
+) -> list[Match]:
+    """The one-to-one matching of maximum total IoU, as ``(i, j, IoU)`` sorted by i."""
+    edges = []
+    for i, (ga, la) in enumerate(ra):
+        for j, (gb, lb) in enumerate(rb):
+            if same_label and la != lb:
+                continue
+            value = iou(ga, gb)
+            if value > threshold and value > 0:
+                edges.append((i, j, value))
+    if len(edges) <= 1:
+        return edges
+    rows = sorted({i for i, _, _ in edges})
+    cols = sorted({j for _, j, _ in edges})
+    if len(rows) == len(cols) == len(edges):
+        return edges  # no region has two candidates: the candidates are the matching
+    if len(rows) == 1 or len(cols) == 1:
+        return [max(edges, key=lambda edge: edge[2])]  # only one pair can be kept
+    # scipy.optimize takes ~0.3 s to import and most comparisons never need it.
+    from scipy.optimize import linear_sum_assignment
+
+    row_of = {i: k for k, i in enumerate(rows)}
+    col_of = {j: k for k, j in enumerate(cols)}
+    weights = np.zeros((len(rows), len(cols)))
+    for i, j, value in edges:
+        weights[row_of[i], col_of[j]] = value + _TIE_BREAK
+    picked_rows, picked_cols = linear_sum_assignment(weights, maximize=True)
+    iou_of = {(i, j): value for i, j, value in edges}
+    return [
+        (rows[r], cols[c], iou_of[rows[r], cols[c]])
+        for r, c in zip(picked_rows, picked_cols, strict=True)
+        if weights[r, c] > 0
+    ]
+
+
+def _iou_for(control: Control) -> Callable[[Geometry, Geometry], float]:
+    return _span_iou if control.tag == "Labels" else _box_iou
+
+
+def _region_score(n_a: int, n_b: int, matches: list[Match]) -> float:
+    return math.fsum(value for _, _, value in matches) / (n_a + n_b - len(matches))
+
+
+def _value_score(control: Control, va, vb) -> float:
+    if control.tag == "Choices":
+        if not control.multiple:
+            return 1.0 if va == vb else 0.0
+        union = va | vb
+        return len(va & vb) / len(union) if union else 1.0
+    if control.tag == "Rating":
+        if control.max_rating <= 1:
+            return 1.0 if va == vb else 0.0
+        return max(0.0, 1.0 - abs(va - vb) / (control.max_rating - 1))
+    longest = max(len(va), len(vb))
+    return 1.0 - Levenshtein.distance(va, vb) / longest if longest else 1.0
+
+
+def _score_prepared(config: LabelConfig, pa: dict, pb: dict, threshold: float) -> float:
+    scores = []
+    for name, control in config.controls.items():
+        va, vb = pa.get(name), pb.get(name)
+        if va is None and vb is None:
+            continue
+        if va is None or vb is None:
+            scores.append(0.0)
+        elif control.tag in REGION_TAGS:
+            matches = _match(va, vb, _iou_for(control), threshold)
+            scores.append(_region_score(len(va), len(vb), matches))
+        else:
+            scores.append(_value_score(control, va, vb))
+    return math.fsum(scores) / len(scores) if scores else 1.0
+
+
+def _compare_regions(control: Control, ra: list, rb: list, threshold: float) -> ControlComparison:
+    matches = _match(ra, rb, _iou_for(control), threshold)
+    value = _region_score(len(ra), len(rb), matches)
+    matched_a = {i for i, _, _ in matches}
+    matched_b = {j for _, j, _ in matches}
+    detail = (
+        f"sum IoU {_num(math.fsum(v for _, _, v in matches))} / "
+        f"({len(ra)} + {len(rb)} - {len(matches)} matched) = {_num(value)}"
+    )
+    return ControlComparison(
+        value,
+        detail,
+        matches,
+        [i for i in range(len(ra)) if i not in matched_a],
+        [j for j in range(len(rb)) if j not in matched_b],
+    )
+
+
+def _value_detail(control: Control, va, vb, value: float) -> str:
+    if control.tag == "Choices":
+        if not control.multiple:
+            return f"{'equal' if va == vb else 'different'} -> {_num(value)}"
+        return f"Jaccard {len(va & vb)}/{len(va | vb)} = {_num(value)}"
+    if control.tag == "Rating":
+        return f"1 - |{va} - {vb}| / ({control.max_rating} - 1) = {_num(value)}"
+    distance = Levenshtein.distance(va, vb)
+    return f"1 - Levenshtein {distance} / max({len(va)}, {len(vb)}) = {_num(value)}"
+
+
+def _num(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _diff_regions(
+    control: Control, old: list[dict], new: list[dict], threshold: float
+) -> ControlDiff | None:
+    old_regions = [_region(control.tag, value) for value in old]
+    new_regions = [_region(control.tag, value) for value in new]
+    matches = _match(old_regions, new_regions, _iou_for(control), threshold, same_label=False)
+    matched_old = {i for i, _, _ in matches}
+    matched_new = {j for _, j, _ in matches}
+    moved, relabelled = [], []
+    for i, j, _ in matches:
+        (old_geometry, old_labels), (new_geometry, new_labels) = old_regions[i], new_regions[j]
+        if any(abs(p - q) > 1e-6 for p, q in zip(old_geometry, new_geometry, strict=True)):
+            moved.append((old[i], new[j]))
+        if old_labels != new_labels:
+            relabelled.append((old[i], new[j]))
+    added = [value for j, value in enumerate(new) if j not in matched_new]
+    removed = [value for i, value in enumerate(old) if i not in matched_old]
+    if not (added or removed or moved or relabelled):
+        return None
+    return ControlDiff(control, added=added, removed=removed, moved=moved, relabelled=relabelled)
+
+
+def _display_value(control: Control, value: object) -> object:
+    if value is None or value == "" or value == frozenset():
+        return None
+    if control.tag == "Choices":
+        order = {label: k for k, label in enumerate(control.labels)}
+        return tuple(sorted(value, key=lambda choice: (order.get(choice, len(order)), choice)))
+    return value
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    if isinstance(value, str):
+        return f'"{value}"' if len(value) <= 40 else f'"{value[:39]}…"'
+    return str(value)
+
+
+def _show_labels(labels: list[str] | None) -> str:
+    return "+".join(labels) if labels else "no label"
+
+
+def _regions(count: int) -> str:
+    return f"{count} region{'' if count == 1 else 's'}"

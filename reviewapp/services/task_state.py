@@ -1,0 +1,161 @@
+"""The denormalised task columns and the per-task label index, derived in one place.
+
+`summarise` is pure and shared by the importer (which knows the rows it writes) and by
+`refresh_tasks` (which reads them back after any change); so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+
+from reviewapp.extensions import db
+from reviewapp.labeling import LabelConfig, parse_label_config
+from reviewapp.labeling.results import result_labels
+from reviewapp.models import REVIEW_RANKS, Annotation, Prediction, Project, Task, TaskLabel, User
+
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class AnnotationRow:
+    completed_by: str  # the annotator's email
+    result: list
+    was_cancelled: bool = False
+    ground_truth: bool = False
+    review_status: str = "pending"
+
+
+def data_text(data: dict) -> str:
+    """The string values of task data, lower-cased, for the Data Manager's text search."""
+    parts: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif value is not None:
+            parts.append(str(value))
+
+    walk(data)
+    return "\n".join(parts).lower()
+
+
+def summarise(
+    annotations: Sequence[AnnotationRow], prediction_scores: Sequence[float | None]
+) -> dict:
+    """The task's denormalised columns from its annotations (in id order) and predictions.
+
+    Counts are over non-skipped annotations except skipped_count; review counts are the
+    annotations' latest verdicts; review_rank indexes REVIEW_RANKS.
+    """
+    done = [a for a in annotations if not a.was_cancelled]
+    counts = {status: 0 for status in ("pending", "accepted", "fixed", "rejected")}
+    for a in done:
+        counts[a.review_status] += 1
+    if not done:
+        rank = "none"
+    elif counts["pending"]:
+        rank = "pending"
+    elif counts["rejected"]:
+        rank = "rejected"
+    elif counts["fixed"]:
+        rank = "fixed"
+    else:
+        rank = "accepted"
+    scores = [s for s in prediction_scores if s is not None]
+    return {
+        "annotation_count": len(done),
+        "skipped_count": len(annotations) - len(done),
+        "pending_count": counts["pending"],
+        "accepted_count": counts["accepted"],
+        "fixed_count": counts["fixed"],
+        "rejected_count": counts["rejected"],
+        "review_rank": REVIEW_RANKS.index(rank),
+        "prediction_score": max(scores) if scores else None,
+        "has_ground_truth": any(a.ground_truth for a in annotations),
+        "first_annotator": done[0].completed_by if done else None,
+    }
+
+
+def label_rows(
+    config: LabelConfig,
+    project_id: int,
+    task_id: int,
+    annotations: Iterable[AnnotationRow],
+    prediction_results: Iterable[list],
+) -> list[dict]:
+    """TaskLabel rows: each (control, label) once per source (annotation, ground_truth,
+    prediction) among the task's non-skipped annotations and its predictions."""
+    found: set[tuple[str, str, str]] = set()
+    for a in annotations:
+        if a.was_cancelled:
+            continue
+        for control, label in result_labels(config, a.result):
+            found.add(("annotation", control, label))
+            if a.ground_truth:
+                found.add(("ground_truth", control, label))
+    for result in prediction_results:
+        for control, label in result_labels(config, result):
+            found.add(("prediction", control, label))
+    return [
+        {"project_id": project_id, "task_id": task_id, "source": s, "control": c, "label": lbl}
+        for s, c, lbl in sorted(found)
+    ]
+
+
+def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
+    """Recompute the denormalised columns and label index of these tasks from their rows.
+
+    Call it in the same transaction as any change to annotations, predictions, reviews or
+    ground truth; it flushes but does not commit.
+    """
+    config = parse_label_config(project.label_config)
+    ids = sorted(set(task_ids))
+    db.session.flush()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        annotations: dict[int, list[AnnotationRow]] = {i: [] for i in chunk}
+        rows = db.session.execute(
+            select(
+                Annotation.task_id,
+                User.email,
+                Annotation.result,
+                Annotation.was_cancelled,
+                Annotation.ground_truth,
+                Annotation.review_status,
+            )
+            .join(User, User.id == Annotation.completed_by_id)
+            .where(Annotation.task_id.in_(chunk))
+            .order_by(Annotation.id)
+        )
+        for task_id, *fields in rows:
+            annotations[task_id].append(AnnotationRow(*fields))
+        predictions: dict[int, list[tuple[float | None, list]]] = {i: [] for i in chunk}
+        for task_id, score, result in db.session.execute(
+            select(Prediction.task_id, Prediction.score, Prediction.result).where(
+                Prediction.task_id.in_(chunk)
+            )
+        ):
+            predictions[task_id].append((score, result))
+        updates, labels = [], []
+        for task_id in chunk:
+            preds = predictions[task_id]
+            updates.append(
+                {"id": task_id, **summarise(annotations[task_id], [s for s, _ in preds])}
+            )
+            labels += label_rows(
+                config, project.id, task_id, annotations[task_id], [r for _, r in preds]
+            )
+        db.session.execute(update(Task), updates)
+        db.session.execute(delete(TaskLabel).where(TaskLabel.task_id.in_(chunk)))
+        if labels:
+            db.session.execute(insert(TaskLabel), labels)
+    db.session.expire_all()
