@@ -51,10 +51,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from reviewapp.auth import bp as auth_bp
     from reviewapp.cli import register_cli
     from reviewapp.projects import bp as projects_bp
+    from reviewapp.review import bp as review_bp
+    from reviewapp.tasks import bp as tasks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(projects_bp)
+    app.register_blueprint(tasks_bp)
+    app.register_blueprint(review_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie
     register_cli(app)

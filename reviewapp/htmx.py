@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, render_template, request
-from jinja2_fragments.flask import render_block
+from jinja2_fragments.flask import render_block, render_blocks
 
 
 def is_htmx() -> bool:
@@ -24,6 +24,11 @@ def render(template: str, block: str | None = None, **context) -> str:
     if block and is_partial():
         return render_block(template, block, **context)
     return render_template(template, **context)
+
+
+def render_blocks_only(template: str, blocks: list[str], **context) -> str:
+    """Several blocks of one template, concatenated (a region plus out-of-band swaps)."""
+    return render_blocks(template, blocks, **context)
 
 
 def redirect_response(url: str) -> Response:

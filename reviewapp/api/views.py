@@ -4,10 +4,11 @@ from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError
-from reviewapp.permissions import MANAGERS, get_project_for
+from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
 from reviewapp.services.exporter import FORMATS, ONLY, export_response
 from reviewapp.services.importer import ImportFailed, import_file
 from reviewapp.services.projects import create_project
+from reviewapp.services.task_query import TableState, table_page
 
 
 def project_json(project) -> dict:
@@ -72,3 +73,42 @@ def export_api(project_id: int):
     if fmt not in FORMATS or only not in ONLY:
         abort(400, f"format must be one of {', '.join(FORMATS)}; only one of {', '.join(ONLY)}.")
     return export_response(project, fmt, only)
+
+
+@bp.get("/projects/<int:project_id>/tasks")
+@token_required
+def tasks_api(project_id: int):
+    """The Data Manager's table as JSON: same parameters as the HTML table."""
+    project = get_project_for(api_user(), project_id, REVIEWERS)
+    state = TableState.from_args(request.args)
+    if state.errors:
+        abort(400, "; ".join(state.errors))
+    page = table_page(project.id, state)
+    return {
+        "count": page.count,
+        "page": state.page,
+        "page_size": state.page_size,
+        "tasks": [task_json(row) for row in page.rows],
+    }
+
+
+def task_json(row) -> dict:
+    task = row.task
+    return {
+        "id": task.id,
+        "data": task.data,
+        "annotation_count": task.annotation_count,
+        "skipped_count": task.skipped_count,
+        "annotators": [{"id": p.id, "email": p.email} for p in row.annotators],
+        "agreement": task.agreement,
+        "prediction_score": task.prediction_score,
+        "reviewers": [{"id": p.id, "email": p.email} for p in row.reviewers],
+        "review_status": {
+            "accepted": task.accepted_count,
+            "fixed": task.fixed_count,
+            "rejected": task.rejected_count,
+            "pending": task.pending_count,
+        },
+        "ground_truth": task.has_ground_truth,
+        "created_at": task.created_at.isoformat() + "Z",
+    }

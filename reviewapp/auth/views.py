@@ -20,7 +20,7 @@ def load_user(user_id: str) -> User | None:
 def unauthorized():
     if request.blueprint == "api":
         return {"error": "Authentication required: send 'Authorization: Token <token>'."}, 401
-    target = url_for("auth.login", next=request.full_path if not is_htmx() else None)
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if is_htmx():
         # A 302 would swap the log-in form into whatever region asked.
         return redirect_response(url_for("auth.login"))

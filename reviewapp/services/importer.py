@@ -353,7 +353,12 @@ class _Importer:
                     "data": t["data"],
                     "data_text": data_text(t["data"]),
                     "created_at": t["created_at"],
-                    **summarise(summary, [p["score"] for p in t["predictions"]]),
+                    **summarise(
+                        self.config,
+                        self.project.iou_threshold,
+                        summary,
+                        [p["score"] for p in t["predictions"]],
+                    ),
                 }
             )
         ids = db.session.scalars(

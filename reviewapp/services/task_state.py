@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
+from reviewapp.labeling.agreement import pairwise, task_agreement
 from reviewapp.labeling.results import result_labels
 from reviewapp.models import REVIEW_RANKS, Annotation, Prediction, Project, Task, TaskLabel, User
 
@@ -49,12 +50,16 @@ def data_text(data: dict) -> str:
 
 
 def summarise(
-    annotations: Sequence[AnnotationRow], prediction_scores: Sequence[float | None]
+    config: LabelConfig,
+    iou_threshold: float,
+    annotations: Sequence[AnnotationRow],
+    prediction_scores: Sequence[float | None],
 ) -> dict:
     """The task's denormalised columns from its annotations (in id order) and predictions.
 
     Counts are over non-skipped annotations except skipped_count; review counts are the
-    annotations' latest verdicts; review_rank indexes REVIEW_RANKS.
+    annotations' latest verdicts; review_rank indexes REVIEW_RANKS; agreement is the mean
+    pair score s(x, y) over all pairs of non-skipped annotations (None below two).
     """
     done = [a for a in annotations if not a.was_cancelled]
     counts = {status: 0 for status in ("pending", "accepted", "fixed", "rejected")}
@@ -82,6 +87,9 @@ def summarise(
         "prediction_score": max(scores) if scores else None,
         "has_ground_truth": any(a.ground_truth for a in annotations),
         "first_annotator": done[0].completed_by if done else None,
+        "agreement": task_agreement(
+            [s for _, _, s in pairwise(config, [a.result for a in done], iou_threshold)]
+        ),
     }
 
 
@@ -149,7 +157,12 @@ def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
         for task_id in chunk:
             preds = predictions[task_id]
             updates.append(
-                {"id": task_id, **summarise(annotations[task_id], [s for s, _ in preds])}
+                {
+                    "id": task_id,
+                    **summarise(
+                        config, project.iou_threshold, annotations[task_id], [s for s, _ in preds]
+                    ),
+                }
             )
             labels += label_rows(
                 config, project.id, task_id, annotations[task_id], [r for _, r in preds]

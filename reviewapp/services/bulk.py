@@ -1,0 +1,321 @@
+"""Bulk actions of the Data Manager: one registry, one transaction per action.
+
+Each action takes the selected task ids (resolved once, so an action that changes what the
+filter matches does not change its own selection) and returns a sentence saying what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, delete, func, insert, literal, select, update
+
+from reviewapp.extensions import db
+from reviewapp.models import (
+    Annotation,
+    Membership,
+    Prediction,
+    Project,
+    ReviewerAssignment,
+    Task,
+    TaskLabel,
+    User,
+    utcnow,
+)
+from reviewapp.services.task_state import refresh_tasks
+
+CHUNK = 5000
+MANAGERS = ("admin", "manager")
+REVIEWERS = ("admin", "manager", "reviewer")
+
+
+class BulkError(ValueError):
+    """The action cannot run as asked (nothing selected, no reviewer picked...)."""
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    project: Project
+    user: User
+    task_ids: list[int]
+    reviewer_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    name: str
+    label: str
+    roles: tuple[str, ...]
+    run: Callable[[BulkRequest], str]
+    # For destructive actions: the question asked before running, from the selection.
+    confirm: Callable[[BulkRequest], str] | None = None
+    needs_reviewers: bool = False
+
+
+def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _reviewers(request: BulkRequest) -> list[User]:
+    if not request.reviewer_ids:
+        raise BulkError("Pick at least one reviewer.")
+    users = db.session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.project_id == request.project.id,
+            User.id.in_(request.reviewer_ids),
+            User.role.in_(REVIEWERS),
+            User.active.is_(True),
+        )
+    ).all()
+    if len(users) != len(set(request.reviewer_ids)):
+        raise BulkError("Reviewers must be active reviewers, managers or admins of this project.")
+    return list(users)
+
+
+def assign_reviewers(request: BulkRequest) -> str:
+    """Assign each picked reviewer to every selected task; existing pairs are left alone."""
+    reviewers = _reviewers(request)
+    now, added = utcnow(), 0
+    for chunk in chunks(request.task_ids):
+        for reviewer in reviewers:
+            already = select(ReviewerAssignment.id).where(
+                ReviewerAssignment.task_id == Task.id, ReviewerAssignment.user_id == reviewer.id
+            )
+            source = select(
+                Task.id, literal(reviewer.id), literal(request.user.id), literal(now)
+            ).where(Task.id.in_(chunk), ~already.exists())
+            result = db.session.execute(
+                insert(ReviewerAssignment).from_select(
+                    ["task_id", "user_id", "assigned_by_id", "created_at"], source
+                )
+            )
+            added += result.rowcount
+    existed = len(request.task_ids) * len(reviewers) - added
+    tasks = _plural(len(request.task_ids), "task")
+    return (
+        f"Assigned {_plural(len(reviewers), 'reviewer')} to {tasks}; "
+        f"{_plural(existed, 'pair')} already existed."
+    )
+
+
+def unassign_reviewers(request: BulkRequest) -> str:
+    """Remove the picked reviewers' assignments from every selected task."""
+    reviewers = _reviewers(request)
+    removed = 0
+    for chunk in chunks(request.task_ids):
+        result = db.session.execute(
+            delete(ReviewerAssignment).where(
+                ReviewerAssignment.task_id.in_(chunk),
+                ReviewerAssignment.user_id.in_([r.id for r in reviewers]),
+            )
+        )
+        removed += result.rowcount
+    return (
+        f"Unassigned {_plural(len(reviewers), 'reviewer')} from "
+        f"{_plural(len(request.task_ids), 'task')}; {_plural(removed, 'assignment')} removed."
+    )
+
+
+def assign_ground_truth(request: BulkRequest) -> str:
+    """On each selected task without ground truth, mark its earliest non-skipped annotation
+    (by created_at, then id). Tasks with ground truth keep it; tasks with none are reported."""
+    marked, had, empty = [], 0, 0
+    for chunk in chunks(request.task_ids):
+        rows = db.session.execute(
+            select(Task.id, Task.has_ground_truth, Task.annotation_count).where(Task.id.in_(chunk))
+        ).all()
+        had += sum(1 for _, gt, _ in rows if gt)
+        empty += sum(1 for _, gt, n in rows if not gt and n == 0)
+        targets = [task_id for task_id, gt, n in rows if not gt and n > 0]
+        if not targets:
+            continue
+        rank = (
+            func.row_number()
+            .over(partition_by=Annotation.task_id, order_by=(Annotation.created_at, Annotation.id))
+            .label("rank")
+        )
+        ranked = (
+            select(Annotation.id, rank)
+            .where(Annotation.task_id.in_(targets), Annotation.was_cancelled.is_(False))
+            .subquery()
+        )
+        first = select(ranked.c.id).where(ranked.c.rank == 1)
+        db.session.execute(
+            update(Annotation).where(Annotation.id.in_(first)).values(ground_truth=True)
+        )
+        marked += targets
+    refresh_tasks(request.project, marked)
+    parts = [f"Marked ground truth on {_plural(len(marked), 'task')}"]
+    if had:
+        parts.append(f"{_plural(had, 'task')} already had ground truth")
+    if empty:
+        parts.append(f"{_plural(empty, 'task')} have no annotation to mark")
+    return "; ".join(parts) + "."
+
+
+def delete_ground_truth(request: BulkRequest) -> str:
+    """Clear the ground-truth flag on the selected tasks; the annotations stay."""
+    cleared = 0
+    for chunk in chunks(request.task_ids):
+        cleared += db.session.execute(
+            update(Task)
+            .where(Task.id.in_(chunk), Task.has_ground_truth.is_(True))
+            .values(has_ground_truth=False)
+        ).rowcount
+        db.session.execute(
+            update(Annotation)
+            .where(Annotation.task_id.in_(chunk), Annotation.ground_truth.is_(True))
+            .values(ground_truth=False)
+        )
+        db.session.execute(
+            delete(TaskLabel).where(
+                TaskLabel.task_id.in_(chunk), TaskLabel.source == "ground_truth"
+            )
+        )
+    return f"Removed ground truth from {_plural(cleared, 'task')}; the annotations are kept."
+
+
+def _annotation_count(task_ids: list[int]) -> int:
+    return sum(
+        db.session.scalar(select(func.count(Annotation.id)).where(Annotation.task_id.in_(chunk)))
+        for chunk in chunks(task_ids)
+    )
+
+
+def confirm_delete_annotations(request: BulkRequest) -> str:
+    count = _annotation_count(request.task_ids)
+    return (
+        f"Delete {_plural(count, 'annotation')} (skipped ones included) and their reviews from "
+        f"{_plural(len(request.task_ids), 'task')}? The tasks go back to the label stream."
+    )
+
+
+def delete_annotations(request: BulkRequest) -> str:
+    """Delete every annotation (and so its reviews) of the selected tasks."""
+    deleted = 0
+    for chunk in chunks(request.task_ids):
+        deleted += db.session.execute(
+            delete(Annotation).where(Annotation.task_id.in_(chunk))
+        ).rowcount
+        db.session.execute(
+            delete(TaskLabel).where(
+                TaskLabel.task_id.in_(chunk), TaskLabel.source.in_(("annotation", "ground_truth"))
+            )
+        )
+        # With no annotation left every annotation-derived column has its empty value.
+        db.session.execute(
+            update(Task)
+            .where(Task.id.in_(chunk))
+            .values(
+                annotation_count=0,
+                skipped_count=0,
+                pending_count=0,
+                accepted_count=0,
+                fixed_count=0,
+                rejected_count=0,
+                review_rank=0,
+                agreement=None,
+                has_ground_truth=False,
+                first_annotator=None,
+            )
+        )
+    return (
+        f"Deleted {_plural(deleted, 'annotation')} from {_plural(len(request.task_ids), 'task')}; "
+        "they are back in the label stream."
+    )
+
+
+def confirm_delete_tasks(request: BulkRequest) -> str:
+    annotations = _annotation_count(request.task_ids)
+    predictions = sum(
+        db.session.scalar(select(func.count(Prediction.id)).where(Prediction.task_id.in_(chunk)))
+        for chunk in chunks(request.task_ids)
+    )
+    tasks = _plural(len(request.task_ids), "task")
+    return (
+        f"Delete {tasks} with {_plural(annotations, 'annotation')} "
+        f"and {_plural(predictions, 'prediction')}? This cannot be undone."
+    )
+
+
+def delete_tasks(request: BulkRequest) -> str:
+    """Delete the selected tasks with everything on them."""
+    deleted = 0
+    for chunk in chunks(request.task_ids):
+        deleted += db.session.execute(delete(Task).where(Task.id.in_(chunk))).rowcount
+    return f"Deleted {_plural(deleted, 'task')}."
+
+
+ACTIONS: dict[str, BulkAction] = {
+    action.name: action
+    for action in (
+        BulkAction(
+            "assign_reviewers", "Assign reviewers", MANAGERS, assign_reviewers, needs_reviewers=True
+        ),
+        BulkAction(
+            "unassign_reviewers",
+            "Unassign reviewers",
+            MANAGERS,
+            unassign_reviewers,
+            needs_reviewers=True,
+        ),
+        BulkAction("assign_ground_truth", "Assign ground truth", MANAGERS, assign_ground_truth),
+        BulkAction("delete_ground_truth", "Delete ground truth", MANAGERS, delete_ground_truth),
+        BulkAction(
+            "delete_annotations",
+            "Delete annotations",
+            MANAGERS,
+            delete_annotations,
+            confirm=confirm_delete_annotations,
+        ),
+        BulkAction(
+            "delete_tasks", "Delete tasks", MANAGERS, delete_tasks, confirm=confirm_delete_tasks
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    message: str
+    needs_confirmation: bool = False
+
+
+def apply_bulk_action(
+    name: str,
+    project: Project,
+    user: User,
+    task_ids: Select,
+    reviewer_ids: Sequence[int] = (),
+    confirmed: bool = False,
+) -> BulkOutcome:
+    """Run the named action over the selected tasks in one transaction.
+
+    Raises KeyError for an unknown action, PermissionError when the user's role may not run
+    it, BulkError when the request is incomplete. A destructive action that is not confirmed
+    changes nothing and returns the question to ask.
+    """
+    action = ACTIONS[name]
+    if user.role not in action.roles:
+        raise PermissionError(f"{action.label} is for {', '.join(action.roles)} only.")
+    ids = list(db.session.scalars(task_ids.order_by(None).order_by(Task.id)))
+    if not ids:
+        raise BulkError("Select at least one task.")
+    request = BulkRequest(project, user, ids, tuple(reviewer_ids))
+    if action.confirm and not confirmed:
+        return BulkOutcome(action.confirm(request), needs_confirmation=True)
+    try:
+        message = action.run(request)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return BulkOutcome(message)

@@ -1,0 +1,415 @@
+"""The Data Manager's table state and the task queries built from it.
+
+`TableState` is parsed once from the query string (sort keys from an allow-list, page size
+clamped) and turns itself back into URL arguments. Query builders return select() objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+
+from sqlalchemy import Select, and_, func, select
+
+from reviewapp.extensions import db
+from reviewapp.models import (
+    LABEL_SOURCES,
+    Annotation,
+    Review,
+    ReviewerAssignment,
+    Task,
+    TaskLabel,
+    User,
+)
+
+ORDERINGS = {
+    "id": Task.id,
+    "agreement": Task.agreement,
+    "prediction_score": Task.prediction_score,
+    "annotator": Task.first_annotator,
+    "annotations": Task.annotation_count,
+    "review_status": Task.review_rank,
+    "created": Task.created_at,
+}
+# Columns that may be empty; empty values sort last in both directions.
+NULLABLE = {"agreement", "prediction_score", "annotator"}
+REVIEW_STATUS_FILTERS = ("pending", "accepted", "fixed", "rejected", "none")
+PAGE_SIZES = (10, 25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _unit(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("expected a number from 0 to 1")
+    return number
+
+
+def _label(value: str) -> str:
+    if ":" not in value or value.startswith(":") or value.endswith(":"):
+        raise ValueError("expected <control>:<label>")
+    return value
+
+
+def _choice(options: tuple[str, ...]):
+    def parse(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+# query parameter -> parser; an empty value means "no filter".
+FILTERS = {
+    "annotator": int,
+    "reviewer": int,
+    "review_status": _choice(REVIEW_STATUS_FILTERS),
+    "ground_truth": _bool,
+    "agreement_min": _unit,
+    "agreement_max": _unit,
+    "prediction_score_min": _unit,
+    "prediction_score_max": _unit,
+    "has_annotations": _bool,
+    "skipped": _bool,
+    "q": str,
+    "label": _label,
+    "label_source": _choice(LABEL_SOURCES),
+}
+
+
+@dataclass(frozen=True)
+class TableState:
+    ordering: str = "id"
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    annotator: int | None = None
+    reviewer: int | None = None
+    review_status: str | None = None
+    ground_truth: bool | None = None
+    agreement_min: float | None = None
+    agreement_max: float | None = None
+    prediction_score_min: float | None = None
+    prediction_score_max: float | None = None
+    has_annotations: bool | None = None
+    skipped: bool | None = None
+    q: str | None = None
+    label: str | None = None
+    label_source: str | None = None
+    errors: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> TableState:
+        """Parse query arguments; bad values are dropped and described in `errors`."""
+        values: dict = {}
+        errors: list[str] = []
+        ordering = (args.get("ordering") or "id").strip()
+        if ordering.lstrip("-") in ORDERINGS:
+            values["ordering"] = ordering
+        else:
+            errors.append(f"ordering: unknown key {ordering!r}; use one of {', '.join(ORDERINGS)}")
+        for name, low, high in (("page", 1, 10**9), ("page_size", 1, MAX_PAGE_SIZE)):
+            raw = args.get(name)
+            if raw:
+                try:
+                    values[name] = min(max(int(raw), low), high)
+                except ValueError:
+                    errors.append(f"{name}: expected a whole number, got {raw!r}")
+        for name, parse in FILTERS.items():
+            raw = (args.get(name) or "").strip()
+            if raw:
+                try:
+                    values[name] = parse(raw)
+                except ValueError as error:
+                    errors.append(f"{name}: {error}")
+        return cls(**values, errors=tuple(errors))
+
+    @property
+    def order_key(self) -> str:
+        return self.ordering.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.ordering.startswith("-")
+
+    @property
+    def filtered(self) -> bool:
+        return any(getattr(self, name) is not None for name in FILTERS)
+
+    def to_args(self, **changes) -> dict[str, str]:
+        """URL arguments for this state with changes applied, defaults left out."""
+        state = replace(self, **changes) if changes else self
+        args = {}
+        for f in fields(self):
+            value = getattr(state, f.name)
+            if f.name == "errors" or value is None or value == f.default:
+                continue
+            args[f.name] = str(value).lower() if isinstance(value, bool) else str(value)
+        return args
+
+    def filter_args(self) -> dict[str, str]:
+        """Only the filters and ordering: what a saved view keeps."""
+        return {k: v for k, v in self.to_args().items() if k not in ("page", "page_size")}
+
+    def sort_args(self, key: str) -> dict[str, str]:
+        """Arguments for clicking a header: ascending first, again for descending."""
+        ordering = f"-{key}" if self.ordering == key else key
+        return self.to_args(ordering=ordering, page=1)
+
+
+def filtered_tasks(project_id: int, state: TableState) -> Select:
+    """select(Task.id) of the project's tasks that pass every filter of state."""
+    query = select(Task.id).where(Task.project_id == project_id)
+    for condition in _conditions(project_id, state):
+        query = query.where(condition)
+    return query
+
+
+def _conditions(project_id: int, s: TableState) -> list:
+    conditions = []
+    if s.annotator is not None:
+        conditions.append(
+            select(Annotation.id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.completed_by_id == s.annotator,
+                Annotation.task_id == Task.id,
+                Annotation.was_cancelled.is_(False),
+            )
+            .exists()
+        )
+    if s.reviewer is not None:
+        conditions.append(
+            select(ReviewerAssignment.id)
+            .where(ReviewerAssignment.user_id == s.reviewer, ReviewerAssignment.task_id == Task.id)
+            .exists()
+        )
+    if s.review_status is not None:
+        column = {
+            "pending": Task.pending_count,
+            "accepted": Task.accepted_count,
+            "fixed": Task.fixed_count,
+            "rejected": Task.rejected_count,
+        }.get(s.review_status)
+        if column is not None:
+            conditions.append(column > 0)
+        else:  # "none": no annotation of the task has been reviewed
+            conditions.append(
+                and_(Task.accepted_count == 0, Task.fixed_count == 0, Task.rejected_count == 0)
+            )
+    if s.ground_truth is not None:
+        conditions.append(Task.has_ground_truth.is_(s.ground_truth))
+    for column, low, high in (
+        (Task.agreement, s.agreement_min, s.agreement_max),
+        (Task.prediction_score, s.prediction_score_min, s.prediction_score_max),
+    ):
+        if low is not None:
+            conditions.append(column >= low)
+        if high is not None:
+            conditions.append(column <= high)
+    if s.has_annotations is not None:
+        conditions.append(
+            Task.annotation_count > 0 if s.has_annotations else Task.annotation_count == 0
+        )
+    if s.skipped is not None:
+        conditions.append(Task.skipped_count > 0 if s.skipped else Task.skipped_count == 0)
+    if s.q:
+        pattern = (
+            "%" + s.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        conditions.append(Task.data_text.like(pattern, escape="\\"))
+    if s.label:
+        control, _, label = s.label.partition(":")
+        lookup = select(TaskLabel.id).where(
+            TaskLabel.project_id == project_id,
+            TaskLabel.control == control,
+            TaskLabel.label == label,
+            TaskLabel.task_id == Task.id,
+        )
+        if s.label_source:
+            lookup = lookup.where(TaskLabel.source == s.label_source)
+        conditions.append(lookup.exists())
+    return conditions
+
+
+def count_tasks(project_id: int, state: TableState) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(filtered_tasks(project_id, state).subquery())
+    )
+
+
+def _ordered(query: Select, key: str, descending: bool) -> Select:
+    column = ORDERINGS[key]
+    if descending:
+        return query.order_by(column.desc(), Task.id.desc())
+    return query.order_by(column.asc(), Task.id.asc())
+
+
+def page_task_ids(project_id: int, state: TableState, offset: int, limit: int) -> list[int]:
+    """Ids of one page of matching tasks in the state's order.
+
+    For a nullable key the rows with a value come first (an index range scan), then the
+    empty ones by id: empty values sort last in both directions without a full sort.
+    """
+    base = filtered_tasks(project_id, state)
+    key = state.order_key
+    if key not in NULLABLE:
+        return list(
+            db.session.scalars(_ordered(base, key, state.descending).offset(offset).limit(limit))
+        )
+    column = ORDERINGS[key]
+    with_value = base.where(column.is_not(None))
+    ids = list(
+        db.session.scalars(_ordered(with_value, key, state.descending).offset(offset).limit(limit))
+    )
+    if len(ids) == limit:
+        return ids
+    if ids:
+        empty_offset = 0
+    else:
+        valued = db.session.scalar(select(func.count()).select_from(with_value.subquery()))
+        empty_offset = offset - valued
+    empty = base.where(column.is_(None)).order_by(Task.id).offset(max(empty_offset, 0))
+    return ids + list(db.session.scalars(empty.limit(limit - len(ids))))
+
+
+def ordered_task_ids(project_id: int, state: TableState, task_ids: Select | None = None):
+    """Every matching task id in the state's order (for the review stream), as one select()
+    per part: valued rows then empty ones for nullable keys."""
+    base = filtered_tasks(project_id, state)
+    if task_ids is not None:
+        base = base.where(Task.id.in_(task_ids))
+    key = state.order_key
+    if key not in NULLABLE:
+        return [_ordered(base, key, state.descending)]
+    column = ORDERINGS[key]
+    return [
+        _ordered(base.where(column.is_not(None)), key, state.descending),
+        base.where(column.is_(None)).order_by(Task.id),
+    ]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rows picked in the table: explicit ids, or all matching the filter less exclusions."""
+
+    all_matching: bool = False
+    ids: tuple[int, ...] = ()
+    excluded: tuple[int, ...] = ()
+
+    @classmethod
+    def from_form(cls, form) -> Selection:
+        def ints(name: str) -> tuple[int, ...]:
+            out = []
+            for raw in form.getlist(name):
+                try:
+                    out.append(int(raw))
+                except ValueError:
+                    continue
+            return tuple(dict.fromkeys(out))
+
+        if form.get("all_matching") == "1":
+            # Rows shown on the page but unticked are the exclusions.
+            picked = set(ints("ids"))
+            unticked = [i for i in ints("page_ids") if i not in picked]
+            return cls(True, (), tuple(dict.fromkeys([*ints("excluded"), *unticked])))
+        return cls(False, ints("ids"), ())
+
+    @property
+    def empty(self) -> bool:
+        return not self.all_matching and not self.ids
+
+    def task_ids(self, project_id: int, state: TableState) -> Select:
+        """select(Task.id) of the selected tasks; ids of other projects never match."""
+        if self.all_matching:
+            query = filtered_tasks(project_id, state)
+            if self.excluded:
+                query = query.where(Task.id.not_in(self.excluded))
+            return query
+        return select(Task.id).where(Task.project_id == project_id, Task.id.in_(self.ids or (-1,)))
+
+    def to_args(self) -> dict:
+        if self.all_matching:
+            return {"all_matching": "1", "excluded": list(self.excluded)}
+        return {"ids": list(self.ids)}
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    email: str
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    annotators: list[Person]
+    reviewers: list[Person]  # assigned or who reviewed
+
+
+@dataclass
+class TablePage:
+    rows: list[TaskRow]
+    count: int
+    state: TableState
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.state.page_size))
+
+
+def table_page(project_id: int, state: TableState) -> TablePage:
+    """One page of the table: the tasks in order, with annotators and reviewers, and the count."""
+    count = count_tasks(project_id, state)
+    offset = (state.page - 1) * state.page_size
+    ids = page_task_ids(project_id, state, offset, state.page_size) if offset < count else []
+    return TablePage(rows=task_rows(ids), count=count, state=state)
+
+
+def task_rows(ids: list[int]) -> list[TaskRow]:
+    """Rows for these task ids, in the given order; three queries whatever the page size."""
+    if not ids:
+        return []
+    tasks = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(ids)))}
+    annotators: dict[int, dict[int, Person]] = {i: {} for i in ids}
+    reviewers: dict[int, dict[int, Person]] = {i: {} for i in ids}
+
+    for task_id, user_id, email in db.session.execute(
+        select(Annotation.task_id, User.id, User.email)
+        .join(User, User.id == Annotation.completed_by_id)
+        .where(Annotation.task_id.in_(ids))
+        .order_by(Annotation.id)
+    ):
+        annotators[task_id].setdefault(user_id, Person(user_id, email))
+    assigned = (
+        select(ReviewerAssignment.task_id, User.id, User.email)
+        .join(User, User.id == ReviewerAssignment.user_id)
+        .where(ReviewerAssignment.task_id.in_(ids))
+    )
+    reviewed = (
+        select(Annotation.task_id, User.id, User.email)
+        .join(Review, Review.annotation_id == Annotation.id)
+        .join(User, User.id == Review.reviewer_id)
+        .where(Annotation.task_id.in_(ids))
+    )
+    for task_id, user_id, email in db.session.execute(assigned.union(reviewed)):
+        reviewers[task_id].setdefault(user_id, Person(user_id, email))
+    return [
+        TaskRow(
+            tasks[i],
+            list(annotators[i].values()),
+            sorted(reviewers[i].values(), key=lambda p: p.email),
+        )
+        for i in ids
+        if i in tasks
+    ]

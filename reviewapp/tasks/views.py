@@ -1,0 +1,186 @@
+from urllib.parse import urlencode
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from reviewapp import htmx
+from reviewapp.extensions import db
+from reviewapp.labeling import parse_label_config
+from reviewapp.models import Membership, SavedView, Task, User
+from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
+from reviewapp.services.bulk import ACTIONS, BulkError, apply_bulk_action
+from reviewapp.services.exporter import FORMATS, export_response
+from reviewapp.services.table_prefs import (
+    COLUMNS,
+    ViewError,
+    hidden_columns,
+    save_view,
+    saved_views,
+    set_hidden_columns,
+)
+from reviewapp.services.task_query import ORDERINGS, PAGE_SIZES, Selection, TableState, table_page
+from reviewapp.tasks import bp
+
+
+def _members(project_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.project_id == project_id)
+            .order_by(User.email)
+        )
+    )
+
+
+def _render_table(project, state: TableState, blocks=("task_table",), **extra):
+    """The Data Manager page, or only the named blocks for a partial request."""
+    members = _members(project.id)
+    config = parse_label_config(project.label_config)
+    context = dict(
+        project=project,
+        state=state,
+        page=table_page(project.id, state),
+        columns=COLUMNS,
+        hidden=hidden_columns(current_user, project.id),
+        views=saved_views(project.id),
+        members=members,
+        reviewers=[m for m in members if m.role in REVIEWERS and m.active],
+        actions=[a for a in ACTIONS.values() if current_user.role in a.roles],
+        label_options=[(c.name, label) for c in config.controls.values() for label in c.labels],
+        preview=next(iter(config.objects.values())),
+        orderings=ORDERINGS,
+        page_sizes=PAGE_SIZES,
+        confirm=None,
+        **extra,
+    )
+    if htmx.is_partial():
+        return htmx.render_blocks_only("tasks/table.html", list(blocks), **context)
+    return htmx.render("tasks/table.html", **context)
+
+
+@bp.get("/tasks")
+@login_required
+def table(project_id: int):
+    """The Data Manager: the task table with its filters, order, page and selection."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    state = TableState.from_args(request.args)
+    for error in state.errors:
+        flash(f"Ignored {error}.", "error")
+    return _render_table(project, state)
+
+
+@bp.post("/tasks/bulk")
+@login_required
+def bulk(project_id: int):
+    """Run one bulk action over the selected tasks; answers with the refreshed table."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    state = TableState.from_args(request.form)
+    selection = Selection.from_form(request.form)
+    name = request.form.get("action", "")
+    if name not in ACTIONS:
+        abort(400, "Unknown bulk action.")
+    reviewer_ids = [int(v) for v in request.form.getlist("reviewers") if v.isdigit()]
+    try:
+        outcome = apply_bulk_action(
+            name,
+            project,
+            current_user,
+            selection.task_ids(project.id, state),
+            reviewer_ids,
+            confirmed=request.form.get("confirm") == "1",
+        )
+    except PermissionError as error:
+        abort(403, str(error))
+    except BulkError as error:
+        return _answer(project, state, str(error), "error")
+    if outcome.needs_confirmation:
+        confirm = {"action": ACTIONS[name], "message": outcome.message, "selection": selection}
+        return _render_table(project, state, blocks=("bulk_confirm",), confirm=confirm)
+    return _answer(project, state, outcome.message, "success")
+
+
+def _answer(project, state: TableState, message: str, category: str):
+    if htmx.is_partial():
+        return _render_table(
+            project,
+            state,
+            blocks=("task_table", "flash_oob", "bulk_confirm_oob"),
+            message=message,
+            category=category,
+        )
+    flash(message, category)
+    return redirect(url_for("tasks.table", project_id=project.id, **state.to_args()))
+
+
+@bp.post("/tasks/export")
+@login_required
+def export_selected(project_id: int):
+    """Download the selected tasks as Label Studio JSON or CSV."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    state = TableState.from_args(request.form)
+    selection = Selection.from_form(request.form)
+    fmt = request.form.get("format", "json")
+    if fmt not in FORMATS:
+        abort(400, "Export as json or csv.")
+    if selection.empty:
+        return _answer(project, state, "Select at least one task to export.", "error")
+    return export_response(project, fmt, "all", selection.task_ids(project.id, state))
+
+
+@bp.post("/tasks/columns")
+@login_required
+def columns(project_id: int):
+    """Remember which columns this user shows in this project."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    shown = set(request.form.getlist("columns"))
+    set_hidden_columns(current_user, project.id, set(COLUMNS) - shown)
+    db.session.commit()
+    state = TableState.from_args(request.form)
+    if htmx.is_partial():
+        return _render_table(project, state)
+    return redirect(url_for("tasks.table", project_id=project.id, **state.to_args()))
+
+
+@bp.post("/views")
+@login_required
+def create_view(project_id: int):
+    """Save the current filters and order as a named tab."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    state = TableState.from_args(request.form)
+    try:
+        query = urlencode(state.filter_args())
+        view = save_view(project.id, current_user, request.form.get("name", ""), query)
+    except ViewError as error:
+        flash(str(error), "error")
+        return redirect(url_for("tasks.table", project_id=project.id, **state.to_args()))
+    db.session.commit()
+    flash(f"Saved the view {view.name}.", "success")
+    args = state.filter_args()
+    return redirect(url_for("tasks.table", project_id=project.id, view=view.id, **args))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@login_required
+def delete_view(project_id: int, view_id: int):
+    """Delete a saved view (the tasks are not touched)."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    view = db.session.get(SavedView, view_id)
+    if view is None or view.project_id != project.id:
+        abort(404)
+    db.session.delete(view)
+    db.session.commit()
+    flash(f"Deleted the view {view.name}.", "success")
+    return redirect(url_for("tasks.table", project_id=project.id))
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def task_page(project_id: int, task_id: int):
+    """One task: its data, every annotation, predictions, reviewers and review history."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    task = db.session.get(Task, task_id)
+    if task is None or task.project_id != project.id:
+        abort(404)
+    return htmx.render("tasks/task.html", project=project, task=task)
