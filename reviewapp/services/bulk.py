@@ -157,7 +157,8 @@ def assign_ground_truth(request: BulkRequest) -> str:
     if had:
         parts.append(f"{_plural(had, 'task')} already had ground truth")
     if empty:
-        parts.append(f"{_plural(empty, 'task')} have no annotation to mark")
+        verb = "has" if empty == 1 else "have"
+        parts.append(f"{_plural(empty, 'task')} {verb} no annotation to mark")
     return "; ".join(parts) + "."
 
 

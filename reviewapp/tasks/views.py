@@ -53,8 +53,8 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
         orderings=ORDERINGS,
         page_sizes=PAGE_SIZES,
         confirm=None,
-        **extra,
     )
+    context.update(extra)
     if htmx.is_partial():
         return htmx.render_blocks_only("tasks/table.html", list(blocks), **context)
     return htmx.render("tasks/table.html", **context)
