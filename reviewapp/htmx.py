@@ -31,6 +31,14 @@ def render_blocks_only(template: str, blocks: list[str], **context) -> str:
     return render_blocks(template, blocks, **context)
 
 
+def with_push_url(body: str, url: str) -> Response:
+    """A fragment whose request pushed a URL: push the canonical one (no empty filters)."""
+    response = Response(body)
+    if is_partial():
+        response.headers["HX-Push-Url"] = url
+    return response
+
+
 def redirect_response(url: str) -> Response:
     """Send the browser to url: HX-Redirect for htmx (so no page is swapped into a region)."""
     if is_htmx():

@@ -68,7 +68,8 @@ def table(project_id: int):
     state = TableState.from_args(request.args)
     for error in state.errors:
         flash(f"Ignored {error}.", "error")
-    return _render_table(project, state)
+    canonical = url_for("tasks.table", project_id=project.id, **state.to_args())
+    return htmx.with_push_url(_render_table(project, state), canonical)
 
 
 @bp.post("/tasks/bulk")
