@@ -279,4 +279,3 @@ class _MultiDict(dict):
     def get(self, key, default=None):
         value = super().get(key, default)
         return value[0] if isinstance(value, list) and key in ("all_matching",) else value
-
