@@ -161,6 +161,8 @@ class Annotation(db.Model):
     ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_time: Mapped[float | None] = mapped_column(Float)
     review_status: Mapped[str] = mapped_column(String(16), default="pending")
+    # Rejected in the project's "requeue" mode: back in its annotator's label stream.
+    requeued: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -276,3 +278,64 @@ class ColumnPreference(db.Model):
         ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
     )
     hidden: Mapped[str] = mapped_column(Text, default="")  # comma-separated column keys
+
+
+class AgreementPair(db.Model):
+    """s(a, b) for one pair of non-skipped annotations of a task (a.id < b.id)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    annotation_a_id: Mapped[int] = mapped_column(ForeignKey("annotation.id", ondelete="CASCADE"))
+    annotation_b_id: Mapped[int] = mapped_column(ForeignKey("annotation.id", ondelete="CASCADE"))
+    user_a_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    user_b_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_agreement_pair_task", "task_id"),
+        Index("ix_agreement_pair_project_users", "project_id", "user_a_id", "user_b_id"),
+    )
+
+
+class GtScore(db.Model):
+    """s(result, ground truth) of one annotation or prediction on a task with ground truth."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    annotation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("annotation.id", ondelete="CASCADE")
+    )
+    prediction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prediction.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_gt_score_task", "task_id"),
+        Index("ix_gt_score_project_user", "project_id", "user_id"),
+        Index("ix_gt_score_project_model", "project_id", "model_version"),
+    )
+
+
+class TaskLease(db.Model):
+    """An annotator holds a task in the label stream until `until`; then it comes back."""
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("task.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    until: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AnnotationLease(db.Model):
+    """A reviewer holds an annotation in the review stream until `until`."""
+
+    annotation_id: Mapped[int] = mapped_column(
+        ForeignKey("annotation.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    until: Mapped[datetime] = mapped_column(DateTime)
