@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from reviewapp import htmx
 from reviewapp.permissions import REVIEWERS, get_project_for
 from reviewapp.review import bp
-from reviewapp.services.review_queue import queue_size
+from reviewapp.services.review import queue_size
 from reviewapp.services.task_query import Selection, TableState
 
 

@@ -19,6 +19,7 @@ from reviewapp.services.table_prefs import (
     saved_views,
     set_hidden_columns,
 )
+from reviewapp.services.task_detail import task_detail
 from reviewapp.services.task_query import ORDERINGS, PAGE_SIZES, Selection, TableState, table_page
 from reviewapp.tasks import bp
 
@@ -184,4 +185,5 @@ def task_page(project_id: int, task_id: int):
     task = db.session.get(Task, task_id)
     if task is None or task.project_id != project.id:
         abort(404)
-    return htmx.render("tasks/task.html", project=project, task=task)
+    detail = task_detail(project, task)
+    return htmx.render("tasks/task.html", project=project, task=task, detail=detail)

@@ -1,0 +1,248 @@
+"""The review stream: hand out pending annotations in the Data Manager's order, record verdicts.
+
+Leases keep two reviewers off the same annotation; a verdict is one guarded UPDATE
+(`... WHERE review_status = 'pending'`), so a stale or doubled verdict records nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reviewapp.extensions import db
+from reviewapp.labeling import ResultError, parse_label_config, validate_result
+from reviewapp.labeling.agreement import diff_results, fix_size
+from reviewapp.models import (
+    VERDICTS,
+    Annotation,
+    AnnotationLease,
+    Project,
+    Review,
+    ReviewerAssignment,
+    Task,
+    User,
+    utcnow,
+)
+from reviewapp.services.projects import reject_reasons
+from reviewapp.services.task_query import NULLABLE, ORDERINGS, TableState, filtered_tasks
+from reviewapp.services.task_state import refresh_tasks
+
+LEASE = timedelta(minutes=10)
+CANDIDATES = 20  # how many queue heads to try when others hold leases at the same moment
+
+
+class VerdictError(ValueError):
+    """The verdict is incomplete or invalid (422): a missing comment, a bad result..."""
+
+
+class StaleVerdict(Exception):
+    """The annotation was reviewed by someone else meanwhile, or deleted (409)."""
+
+
+@dataclass
+class VerdictOutcome:
+    review: Review
+    message: str
+    diff: list[str] = field(default_factory=list)
+
+
+def queue_query(project: Project, reviewer: User, state: TableState, task_ids: Select | None):
+    """select(Annotation.id) of the annotations waiting for this reviewer's verdict.
+
+    Pending, non-skipped annotations of the matching (or selected) tasks; not the reviewer's
+    own unless the project allows self-review; only assigned tasks when the project says so.
+    """
+    tasks = task_ids if task_ids is not None else filtered_tasks(project.id, state)
+    query = select(Annotation.id).where(
+        Annotation.project_id == project.id,
+        Annotation.task_id.in_(tasks),
+        Annotation.was_cancelled.is_(False),
+        Annotation.review_status == "pending",
+    )
+    if not project.allow_self_review:
+        query = query.where(Annotation.completed_by_id != reviewer.id)
+    if project.review_only_assigned:
+        query = query.where(
+            select(ReviewerAssignment.id)
+            .where(
+                ReviewerAssignment.task_id == Annotation.task_id,
+                ReviewerAssignment.user_id == reviewer.id,
+            )
+            .exists()
+        )
+    return query
+
+
+def queue_size(
+    project: Project, reviewer: User, state: TableState, task_ids: Select | None = None
+) -> int:
+    query = queue_query(project, reviewer, state, task_ids)
+    return db.session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def _ordered_queue(project: Project, reviewer: User, state: TableState, task_ids, now: datetime):
+    """The queue in the table's order, then annotation id; leases of others are skipped."""
+    leased = select(AnnotationLease.annotation_id).where(
+        AnnotationLease.user_id != reviewer.id, AnnotationLease.until > now
+    )
+    base = (
+        queue_query(project, reviewer, state, task_ids)
+        .with_only_columns(Annotation.id)
+        .join(Task, Task.id == Annotation.task_id)
+        .where(Annotation.id.not_in(leased))
+    )
+    key = state.order_key
+    column = ORDERINGS[key]
+    direction = (lambda c: c.desc()) if state.descending else (lambda c: c.asc())
+    tie = direction(Task.id)
+    if key == "id":
+        return [base.order_by(tie, Annotation.id)]
+    if key not in NULLABLE:
+        return [base.order_by(direction(column), tie, Annotation.id)]
+    return [
+        base.where(column.is_not(None)).order_by(direction(column), tie, Annotation.id),
+        base.where(column.is_(None)).order_by(Task.id, Annotation.id),
+    ]
+
+
+def next_for_review(
+    project: Project,
+    reviewer: User,
+    state: TableState | None = None,
+    task_ids: Select | None = None,
+    now: datetime | None = None,
+) -> Annotation | None:
+    """Claim the first annotation of the reviewer's queue with a lease and return it.
+
+    The queue: pending, non-skipped annotations of the tasks matching `state` (or of
+    `task_ids`), in the Data Manager's order then by annotation id; not the reviewer's own
+    unless the project allows self-review; only assigned tasks when the project says so;
+    annotations leased by another reviewer until later than `now` are skipped. None at the end.
+    """
+    state = state or TableState()
+    now = now or utcnow()
+    for query in _ordered_queue(project, reviewer, state, task_ids, now):
+        for annotation_id in db.session.scalars(query.limit(CANDIDATES)):
+            if _claim(annotation_id, reviewer.id, now):
+                db.session.commit()
+                return db.session.get(Annotation, annotation_id)
+    db.session.commit()
+    return None
+
+
+def _claim(annotation_id: int, user_id: int, now: datetime) -> bool:
+    """Take or renew the lease unless another reviewer holds a live one (one statement)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    statement = insert(AnnotationLease).values(
+        annotation_id=annotation_id, user_id=user_id, until=now + LEASE
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[AnnotationLease.annotation_id],
+        set_={"user_id": user_id, "until": now + LEASE},
+        where=(AnnotationLease.user_id == user_id) | (AnnotationLease.until <= now),
+    )
+    claimed = db.session.execute(statement.returning(AnnotationLease.annotation_id))
+    return claimed.scalar() is not None
+
+
+def remaining(project: Project, reviewer: User, state: TableState, task_ids: Select | None) -> int:
+    """Annotations still waiting for this reviewer in the set (leased ones included)."""
+    return queue_size(project, reviewer, state, task_ids)
+
+
+def record_verdict(
+    annotation_id: int,
+    reviewer: User,
+    verdict: str,
+    result: list | None = None,
+    comment: str = "",
+    reason: str = "",
+    project: Project | None = None,
+    change: bool = False,
+) -> VerdictOutcome:
+    """Record accepted / fixed / rejected on an annotation, in one transaction.
+
+    Fixed stores `result` as the annotation's result and keeps the old one in the review,
+    with fix size 1 - s(before, after). Rejected needs a comment when the project says so;
+    in the project's requeue mode the annotation goes back to its annotator. Without
+    `change`, only a pending annotation can be reviewed: otherwise StaleVerdict, and
+    nothing is recorded (so a double click records one review). With `change` (from the
+    task page) an earlier verdict is replaced and the history keeps both.
+    """
+    annotation = db.session.get(Annotation, annotation_id)
+    if annotation is None or (project is not None and annotation.project_id != project.id):
+        raise StaleVerdict("This annotation was deleted meanwhile.")
+    project = project or db.session.get(Project, annotation.project_id)
+    if verdict not in VERDICTS:
+        raise VerdictError(f"Unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}.")
+    if annotation.was_cancelled:
+        raise VerdictError("A skipped annotation has nothing to review.")
+    comment, reason = (comment or "").strip(), (reason or "").strip()
+    if verdict == "rejected" and project.require_comment_on_reject and not comment:
+        raise VerdictError("Say why you reject it: this project requires a comment.")
+    if reason and reason not in reject_reasons(project):
+        raise VerdictError(f"Unknown reason {reason!r}.")
+    before = annotation.result
+    after, size, diff = None, None, []
+    if verdict == "fixed":
+        config = parse_label_config(project.label_config)
+        try:
+            after = validate_result(
+                config, result if result is not None else [], annotation.task.data
+            )
+        except ResultError as error:
+            raise VerdictError(f"The fixed result is not valid: {error}") from None
+        size = fix_size(config, before, after, project.iou_threshold)
+        diff = diff_results(config, before, after, project.iou_threshold).summary()
+    guard = update(Annotation).where(Annotation.id == annotation.id)
+    if not change:
+        guard = guard.where(Annotation.review_status == "pending")
+    values = {
+        "review_status": verdict,
+        "requeued": verdict == "rejected" and project.reject_mode == "requeue",
+    }
+    if after is not None:
+        values["result"] = after
+    if db.session.execute(guard.values(**values)).rowcount != 1:
+        db.session.rollback()
+        raise StaleVerdict(f"Annotation #{annotation_id} was reviewed by someone else meanwhile.")
+    review = Review(
+        annotation_id=annotation.id,
+        reviewer_id=reviewer.id,
+        verdict=verdict,
+        comment=comment,
+        reason=reason,
+        result_before=before if verdict == "fixed" else None,
+        result_after=after,
+        fix_size=size,
+    )
+    db.session.add(review)
+    db.session.execute(
+        delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation.id)
+    )
+    refresh_tasks(project, [annotation.task_id])
+    db.session.commit()
+    return VerdictOutcome(review, _message(annotation_id, verdict, size, project), diff)
+
+
+def _message(annotation_id: int, verdict: str, size: float | None, project: Project) -> str:
+    if verdict == "accepted":
+        return f"Accepted annotation #{annotation_id}."
+    if verdict == "fixed":
+        return f"Fixed and accepted annotation #{annotation_id} (fix size {size:.2f})."
+    where = (
+        "it goes back to its annotator with your comment"
+        if project.reject_mode == "requeue"
+        else "it leaves every queue"
+    )
+    return f"Rejected annotation #{annotation_id}; {where}."
+
+
+def release_leases(reviewer: User) -> None:
+    """Drop the reviewer's leases (leaving the stream), so others get those items at once."""
+    db.session.execute(delete(AnnotationLease).where(AnnotationLease.user_id == reviewer.id))
+    db.session.commit()
