@@ -13,10 +13,11 @@ from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.labeling.agreement import fix_size
 from reviewapp.labeling.presets import IMAGE_BOXES, NAMED_ENTITIES, TEXT_CLASSIFICATION
-from reviewapp.models import REVIEW_STATUSES, Annotation, Project, Review, Task, User
+from reviewapp.models import Annotation, Project, Review, Task, User
 from reviewapp.services import sample_data
 from reviewapp.services.importer import import_tasks
 from reviewapp.services.projects import create_project
+from reviewapp.services.task_state import refresh_tasks
 from reviewapp.services.users import add_member, create_user, find_user
 
 DEMO_PASSWORD = "demo-password"
@@ -141,7 +142,8 @@ def _add_reviews(project: Project, reviewer: User) -> None:
     """Review the first REVIEWED non-skipped annotations, one per task.
 
     Annotations that disagree with their task's majority are rejected (two) or fixed to
-    the majority (one); the rest are accepted. The task counters are then recounted.
+    the majority (one); the rest are accepted. The tasks' counters and agreement are then
+    recomputed by refresh_tasks.
     """
     config = parse_label_config(project.label_config)
     tasks = db.session.scalars(
@@ -179,18 +181,9 @@ def _add_reviews(project: Project, reviewer: User) -> None:
             annotation.result = after
         annotation.review_status = verdict
         db.session.add(review)
-    db.session.flush()
-    for task in {annotation.task for annotation, _, _ in plan}:
-        _recount(task)
+    refresh_tasks(project, [annotation.task_id for annotation, _, _ in plan])
     db.session.commit()
 
 
 def _label(result: list[dict]) -> str:
     return result[0]["value"]["choices"][0] if result else ""
-
-
-def _recount(task: Task) -> None:
-    """Set the task's review counters from its annotations (skipped ones are never reviewed)."""
-    counts = Counter(a.review_status for a in task.annotations if not a.was_cancelled)
-    for status in REVIEW_STATUSES:
-        setattr(task, f"{status}_count", counts[status])

@@ -1,0 +1,262 @@
+"""The benchmark behind `make bench`: import and export times and peak memory.
+
+    BENCH_TASKS=100000 python bench/run.py [--tasks N] [--keep]
+
+Generates a Label Studio JSON file into bench/out/, builds a fresh SQLite database in a
+temporary folder with the real CLI (`flask db upgrade`, `create-user`), then times
+`flask import` and `flask export` (JSON and CSV) as child processes and reads each one's
+peak RSS from os.wait4. Prints a table with the targets of the issue. Exits non-zero only
+when a step fails, never for a missed target.
+
+Each section is a function taking the Bench and returning table rows; add new ones (for
+example page latency against gunicorn) to SECTIONS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+MANAGER = "manager@bench.example.com"
+TARGET_TASKS = 100_000
+# The targets of the issue, for TARGET_TASKS tasks: (seconds, peak MB or None).
+TARGETS = {
+    "import": (30.0, 500.0),
+    "export json": (20.0, None),
+    "export csv": (20.0, None),
+}
+CREATE_PROJECT = """
+from app import app
+from reviewapp.extensions import db
+from reviewapp.labeling.presets import TEXT_CLASSIFICATION
+from reviewapp.services.projects import create_project
+from reviewapp.services.users import find_user
+
+with app.app_context():
+    project = create_project(
+        "Benchmark", TEXT_CLASSIFICATION, find_user({manager!r}), overlap=3
+    )
+    db.session.commit()
+    print(project.id)
+"""
+
+
+class BenchError(RuntimeError):
+    """A step of the benchmark failed; the message has the command and its output."""
+
+
+@dataclass
+class Measured:
+    seconds: float
+    cpu_seconds: float
+    peak_mb: float
+    stdout: str
+
+
+@dataclass
+class Row:
+    step: str
+    seconds: float
+    cpu_seconds: float
+    peak_mb: float
+    output_mb: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Bench:
+    tasks: int
+    workdir: Path
+    env: dict[str, str]
+    data: dict[str, int] = field(default_factory=dict)
+    data_file: Path | None = None
+    project_id: int | None = None
+    startup_seconds: float = 0.0
+
+    def run(self, *args: str) -> Measured:
+        """Run a command from the project root; its wall time, CPU time and own peak RSS."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=err)
+            # wait4 gives this child's own rusage; RUSAGE_CHILDREN would report the
+            # largest of all children waited for so far.
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.perf_counter() - start
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode(errors="replace")
+            if process.returncode != 0:
+                stderr = err.read().decode(errors="replace")
+                raise BenchError(
+                    f"{' '.join(args)} exited with {process.returncode}:\n"
+                    f"{stdout[-2000:]}{stderr[-4000:]}"
+                )
+        return Measured(seconds, usage.ru_utime + usage.ru_stime, _rss_mb(usage.ru_maxrss), stdout)
+
+    def flask(self, *args: str) -> Measured:
+        return self.run(sys.executable, "-m", "flask", "--app", "app", *args)
+
+
+def _rss_mb(maxrss: int) -> float:
+    # ru_maxrss is in KiB on Linux and in bytes on macOS.
+    return maxrss / (1024 * 1024) if sys.platform == "darwin" else maxrss / 1024
+
+
+def _numbers(measured: Measured) -> tuple[float, float, float]:
+    return measured.seconds, measured.cpu_seconds, measured.peak_mb
+
+
+def _mb(path: Path) -> float:
+    return path.stat().st_size / 1e6
+
+
+def generate(bench: Bench) -> list[Row]:
+    """Write the Label Studio file with bench/generate.py."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    bench.data_file = OUT / f"tasks-{bench.tasks}.json"
+    measured = bench.run(
+        sys.executable, "bench/generate.py", str(bench.data_file), "--tasks", str(bench.tasks)
+    )
+    bench.data = json.loads(measured.stdout.strip().splitlines()[-1])
+    return [Row("generate", *_numbers(measured), _mb(bench.data_file))]
+
+
+def create_database(bench: Bench) -> list[Row]:
+    """An empty database from the migrations, a manager and a text-classification project."""
+    startup = bench.flask("routes")
+    bench.startup_seconds = startup.seconds
+    upgrade = bench.flask("db", "upgrade")
+    bench.flask(
+        "create-user", "--email", MANAGER, "--password", secrets.token_hex(), "--role", "manager"
+    )
+    created = bench.run(sys.executable, "-c", CREATE_PROJECT.format(manager=MANAGER))
+    bench.project_id = int(created.stdout.strip().splitlines()[-1])
+    return [
+        Row("app startup", *_numbers(startup), note="flask --app app routes"),
+        Row("db upgrade", *_numbers(upgrade)),
+    ]
+
+
+def import_file(bench: Bench) -> list[Row]:
+    """`flask import` of the generated file into the empty project."""
+    measured = bench.flask("import", str(bench.project_id), str(bench.data_file))
+    summary = measured.stdout.strip().splitlines()[0] if measured.stdout.strip() else ""
+    database = bench.workdir / "bench.db"
+    return [Row("import", *_numbers(measured), _mb(database), summary)]
+
+
+def export_files(bench: Bench) -> list[Row]:
+    """`flask export` of the whole project as JSON, then as CSV."""
+    rows = []
+    for fmt in ("json", "csv"):
+        path = bench.workdir / f"export.{fmt}"
+        measured = bench.flask("export", str(bench.project_id), "--format", fmt, "-o", str(path))
+        rows.append(Row(f"export {fmt}", *_numbers(measured), _mb(path)))
+    return rows
+
+
+SECTIONS: list[Callable[[Bench], list[Row]]] = [
+    generate,
+    create_database,
+    import_file,
+    export_files,
+]
+
+
+def verdict(row: Row, tasks: int, startup: float) -> str:
+    """The target of the step and whether it was met, or a projection to the target size.
+
+    The projection scales the time after app startup linearly with the number of tasks.
+    """
+    if row.step not in TARGETS:
+        return ""
+    seconds, peak = TARGETS[row.step]
+    target = f"< {seconds:g} s" + (f", < {peak:g} MB" if peak else "")
+    if tasks == TARGET_TASKS:
+        checks = [f"time {'met' if row.seconds < seconds else 'MISSED'}"]
+        if peak is not None:
+            checks.append(f"memory {'met' if row.peak_mb < peak else 'MISSED'}")
+        return f"{target}: {', '.join(checks)}"
+    projected = startup + max(row.seconds - startup, 0) * TARGET_TASKS / tasks
+    return f"{target} at {TARGET_TASKS:,} tasks; projected {projected:.1f} s"
+
+
+def print_report(bench: Bench, rows: list[Row]) -> None:
+    data = bench.data
+    print()
+    print(
+        f"Data: {data['tasks']:,} tasks, {data['annotations']:,} annotations "
+        f"({data['skipped']:,} skipped), {data['predictions']:,} predictions; "
+        f"{data['bytes'] / 1e6:.1f} MB of Label Studio JSON ({bench.data_file})"
+    )
+    print()
+    header = f"{'step':<12} {'seconds':>8} {'CPU s':>8} {'peak MB':>8} {'output MB':>10}  target"
+    print(header)
+    print("-" * max(len(header), 60))
+    for row in rows:
+        output = f"{row.output_mb:10.1f}" if row.output_mb is not None else " " * 10
+        numbers = f"{row.seconds:8.2f} {row.cpu_seconds:8.2f} {row.peak_mb:8.1f} {output}"
+        print(f"{row.step:<12} {numbers}  {verdict(row, bench.tasks, bench.startup_seconds)}")
+    notes = [f"{row.step}: {row.note}" for row in rows if row.note]
+    if notes:
+        print()
+        print("\n".join(notes))
+    print()
+    print(
+        "Seconds are wall time, CPU s the process's user + system time (a check when the "
+        "machine is busy);\npeak MB is the maximum resident set size of that process alone "
+        "(os.wait4); output MB is the file written (the database for import)."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--tasks",
+        type=int,
+        default=int(os.environ.get("BENCH_TASKS", "10000")),
+        help="number of tasks (default: $BENCH_TASKS or 10000)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary database")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="reviewapp-bench-"))
+    env = {
+        **os.environ,
+        "REVIEWAPP_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "REVIEWAPP_SECRET_KEY": secrets.token_hex(),
+        "REVIEWAPP_MEDIA_FOLDER": str(workdir / "media"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    bench = Bench(args.tasks, workdir, env)
+    rows: list[Row] = []
+    try:
+        for section in SECTIONS:
+            print(f"{section.__name__} ...", flush=True)
+            rows += section(bench)
+    except BenchError as error:
+        print(f"Benchmark failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print_report(bench, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
