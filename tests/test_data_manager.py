@@ -244,16 +244,16 @@ def test_saved_views(client, dm):
     assert db.session.scalar(select(func.count(SavedView.id))) == 0
 
 
-def test_review_button_lands_on_queue_size(client, dm):
+def test_review_button_opens_the_stream_over_the_set(client, dm):
     project, manager, reviewer, ids = dm
     body = client.get(f"/projects/{project.id}/review?ids={ids[0]}&ids={ids[1]}").get_data(
         as_text=True
     )
-    assert "<strong>2</strong> annotations waiting" in body
+    assert "<strong>2</strong> of 2 left" in body
     body = client.get(f"/projects/{project.id}/review?prediction_score_min=0.3").get_data(
         as_text=True
     )
-    assert "<strong>3</strong> annotations waiting" in body
+    assert "<strong>3</strong> of 3 left" in body
 
 
 def test_tasks_api(client, dm):
