@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -27,12 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from http_bench import PASSWORD, Client, Server, print_timings, timed
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 MANAGER = "manager@bench.example.com"
 TARGET_TASKS = 100_000
 # The targets of the issue, for TARGET_TASKS tasks: (seconds, peak MB or None).
 TARGETS = {
+    "assign all": (5.0, None),
     "import": (30.0, 500.0),
     "export json": (20.0, None),
     "export csv": (20.0, None),
@@ -84,6 +88,7 @@ class Bench:
     data_file: Path | None = None
     project_id: int | None = None
     startup_seconds: float = 0.0
+    reports: list[Callable[[], None]] = field(default_factory=list)
 
     def run(self, *args: str) -> Measured:
         """Run a command from the project root; its wall time, CPU time and own peak RSS."""
@@ -139,9 +144,7 @@ def create_database(bench: Bench) -> list[Row]:
     startup = bench.flask("routes")
     bench.startup_seconds = startup.seconds
     upgrade = bench.flask("db", "upgrade")
-    bench.flask(
-        "create-user", "--email", MANAGER, "--password", secrets.token_hex(), "--role", "manager"
-    )
+    bench.flask("create-user", "--email", MANAGER, "--password", PASSWORD, "--role", "manager")
     created = bench.run(sys.executable, "-c", CREATE_PROJECT.format(manager=MANAGER))
     bench.project_id = int(created.stdout.strip().splitlines()[-1])
     return [
@@ -168,11 +171,112 @@ def export_files(bench: Bench) -> list[Row]:
     return rows
 
 
+REVIEWERS = [f"reviewer{i}@bench.example.com" for i in range(1, 5)]
+ORDERINGS = (
+    "id",
+    "agreement",
+    "prediction_score",
+    "annotator",
+    "annotations",
+    "review_status",
+    "created",
+)
+FILTERS = {
+    "annotator": "annotator={annotator}",
+    "reviewer": "reviewer={reviewer}",
+    "review status": "review_status=rejected",
+    "ground truth": "ground_truth=true",
+    "agreement range": "agreement_min=0.2&agreement_max=0.5",
+    "prediction score range": "prediction_score_min=0.9&prediction_score_max=0.95",
+    "has annotations": "has_annotations=false",
+    "skipped": "skipped=true",
+    "text in data": "q=warranty",
+    "label (any source)": "label=sentiment:Neutral",
+    "label from prediction": "label=sentiment:Neutral&label_source=prediction",
+}
+
+
+def add_reviewers(bench: Bench) -> list[Row]:
+    """Four reviewers, members of the project (for assignment and the review stream)."""
+    for email in REVIEWERS:
+        bench.flask("create-user", "--email", email, "--password", PASSWORD, "--role", "reviewer")
+        bench.flask("add-member", str(bench.project_id), email)
+    return []
+
+
+def data_manager(bench: Bench) -> list[Row]:
+    """Every ordering and filter of page 1, a deep page, and assigning over all tasks."""
+    server = Server(bench.env)
+    try:
+        client = Client(server.port, MANAGER)
+        base = f"/projects/{bench.project_id}/tasks"
+        timings = []
+        for ordering in ORDERINGS:
+            for sign in ("", "-"):
+                url = f"{base}?ordering={sign}{ordering}"
+                timings.append(
+                    timed(f"order by {sign}{ordering}", lambda u=url: client.get(u, True))
+                )
+        reviewer_ids = _reviewer_ids(bench)
+        annotator = _first_annotator_id(bench)
+        for name, query in FILTERS.items():
+            url = f"{base}?{query.format(annotator=annotator, reviewer=reviewer_ids[0])}"
+            timings.append(timed(f"filter {name}", lambda u=url: client.get(u, True)))
+        deep = f"{base}?page=1000"
+        timings.append(timed("page 1,000 (50 rows a page)", lambda: client.get(deep, True)))
+        bench.reports.append(
+            lambda: print_timings(
+                f"Data Manager table fragment over HTTP, {bench.tasks:,} tasks (each answer "
+                "carries the matching count)",
+                timings,
+                25,
+                60,
+            )
+        )
+        start = time.perf_counter()
+        status, body = client.request(
+            "POST",
+            f"{base}/bulk",
+            {"action": "assign_reviewers", "all_matching": "1", "reviewers": reviewer_ids[:2]},
+            htmx=True,
+        )
+        seconds = time.perf_counter() - start
+        message = re.search(r'class="flash [a-z]+">([^<]+)<', body)
+    finally:
+        server.stop()
+    return [Row("assign all", seconds, 0.0, 0.0, note=message.group(1) if message else str(status))]
+
+
+def _first_annotator_id(bench: Bench) -> int:
+    out = bench.run(
+        sys.executable,
+        "-c",
+        "from app import app\nfrom reviewapp.extensions import db\n"
+        "from reviewapp.models import Annotation\n"
+        "with app.app_context():\n"
+        "    print(db.session.get(Annotation, 1).completed_by_id)",
+    )
+    return int(out.stdout.split()[-1])
+
+
+def _reviewer_ids(bench: Bench) -> list[int]:
+    out = bench.run(
+        sys.executable,
+        "-c",
+        "from app import app\nfrom reviewapp.services.users import find_user\n"
+        "with app.app_context():\n"
+        f"    print(' '.join(str(find_user(e).id) for e in {REVIEWERS!r}))",
+    )
+    return [int(v) for v in out.stdout.split()]
+
+
 SECTIONS: list[Callable[[Bench], list[Row]]] = [
     generate,
     create_database,
     import_file,
     export_files,
+    add_reviewers,
+    data_manager,
 ]
 
 
@@ -210,6 +314,8 @@ def print_report(bench: Bench, rows: list[Row]) -> None:
         output = f"{row.output_mb:10.1f}" if row.output_mb is not None else " " * 10
         numbers = f"{row.seconds:8.2f} {row.cpu_seconds:8.2f} {row.peak_mb:8.1f} {output}"
         print(f"{row.step:<12} {numbers}  {verdict(row, bench.tasks, bench.startup_seconds)}")
+    for report in bench.reports:
+        report()
     notes = [f"{row.step}: {row.note}" for row in rows if row.note]
     if notes:
         print()

@@ -230,15 +230,16 @@ def _conditions(project_id: int, s: TableState) -> list:
         conditions.append(Task.data_text.like(pattern, escape="\\"))
     if s.label:
         control, _, label = s.label.partition(":")
-        lookup = select(TaskLabel.id).where(
+        # IN (subquery) is materialised once; a correlated EXISTS would rescan the label's
+        # rows for every task when no source is given.
+        lookup = select(TaskLabel.task_id).where(
             TaskLabel.project_id == project_id,
             TaskLabel.control == control,
             TaskLabel.label == label,
-            TaskLabel.task_id == Task.id,
         )
         if s.label_source:
             lookup = lookup.where(TaskLabel.source == s.label_source)
-        conditions.append(lookup.exists())
+        conditions.append(Task.id.in_(lookup))
     return conditions
 
 
