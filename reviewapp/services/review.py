@@ -49,7 +49,13 @@ class VerdictOutcome:
     diff: list[str] = field(default_factory=list)
 
 
-def queue_query(project: Project, reviewer: User, state: TableState, task_ids: Select | None):
+def queue_query(
+    project: Project,
+    reviewer: User,
+    state: TableState,
+    task_ids: Select | None,
+    pending_only: bool = True,
+):
     """select(Annotation.id) of the annotations waiting for this reviewer's verdict.
 
     Pending, non-skipped annotations of the matching (or selected) tasks; not the reviewer's
@@ -60,8 +66,9 @@ def queue_query(project: Project, reviewer: User, state: TableState, task_ids: S
         Annotation.project_id == project.id,
         Annotation.task_id.in_(tasks),
         Annotation.was_cancelled.is_(False),
-        Annotation.review_status == "pending",
     )
+    if pending_only:
+        query = query.where(Annotation.review_status == "pending")
     if not project.allow_self_review:
         query = query.where(Annotation.completed_by_id != reviewer.id)
     if project.review_only_assigned:
@@ -77,9 +84,14 @@ def queue_query(project: Project, reviewer: User, state: TableState, task_ids: S
 
 
 def queue_size(
-    project: Project, reviewer: User, state: TableState, task_ids: Select | None = None
+    project: Project,
+    reviewer: User,
+    state: TableState,
+    task_ids: Select | None = None,
+    pending_only: bool = True,
 ) -> int:
-    query = queue_query(project, reviewer, state, task_ids)
+    """How many annotations are waiting (or, with pending_only False, are in the set at all)."""
+    query = queue_query(project, reviewer, state, task_ids, pending_only)
     return db.session.scalar(select(func.count()).select_from(query.subquery()))
 
 
@@ -147,11 +159,6 @@ def _claim(annotation_id: int, user_id: int, now: datetime) -> bool:
     )
     claimed = db.session.execute(statement.returning(AnnotationLease.annotation_id))
     return claimed.scalar() is not None
-
-
-def remaining(project: Project, reviewer: User, state: TableState, task_ids: Select | None) -> int:
-    """Annotations still waiting for this reviewer in the set (leased ones included)."""
-    return queue_size(project, reviewer, state, task_ids)
 
 
 def record_verdict(

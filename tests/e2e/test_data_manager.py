@@ -60,7 +60,7 @@ def test_filter_order_select_assign_and_review(page, live_server):
     for box in page.locator('table.tasks tbody input[name="ids"]').all()[:3]:
         box.check()
     page.get_by_role("button", name="Review 3 tasks").click()
-    expect(page.locator(".queue-size")).to_contain_text("3 annotations waiting")
+    expect(page.locator(".progress")).to_contain_text("3 of 3 left")
 
 
 def test_back_button_restores_the_filtered_table(page, live_server):

@@ -3,6 +3,9 @@
 // checkboxes still submit with the form.
 (function () {
   "use strict";
+  // Boosted navigation may load this file again; listen once.
+  if (window.reviewapp_dataManager) return;
+  window.reviewapp_dataManager = true;
 
   function update(form) {
     const rows = form.querySelectorAll('input[name="ids"]');
@@ -40,8 +43,13 @@
     const form = document.getElementById("bulk-form");
     if (form) update(form);
   });
-  document.addEventListener("DOMContentLoaded", function () {
+  function start() {
     const form = document.getElementById("bulk-form");
     if (form) update(form);
-  });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

@@ -1,0 +1,90 @@
+"""JSON for scripts and model-assisted review: claim the next annotation, record a verdict."""
+
+from flask import abort, request
+
+from reviewapp.api import bp
+from reviewapp.api.auth import api_user, token_required
+from reviewapp.extensions import db
+from reviewapp.models import Annotation
+from reviewapp.permissions import REVIEWERS, get_project_for
+from reviewapp.services.review import (
+    StaleVerdict,
+    VerdictError,
+    next_for_review,
+    queue_size,
+    record_verdict,
+)
+from reviewapp.services.task_query import Selection, TableState
+
+
+@bp.post("/projects/<int:project_id>/review/next")
+@token_required
+def review_next(project_id: int):
+    """Claim the next annotation of the set (same parameters as GET .../tasks) with a lease."""
+    user = api_user()
+    project = get_project_for(user, project_id, REVIEWERS)
+    args = request.args.copy()
+    body = request.get_json(silent=True)
+    if isinstance(body, dict):
+        args.update({k: str(v) for k, v in body.items() if not isinstance(v, list)})
+    state = TableState.from_args(args)
+    if state.errors:
+        abort(400, "; ".join(state.errors))
+    selection = Selection.from_form(args)
+    task_ids = None if selection.empty else selection.task_ids(project.id, state)
+    item = next_for_review(project, user, state, task_ids)
+    if item is None:
+        return {"annotation": None, "remaining": 0}
+    return {
+        "annotation": {
+            "id": item.id,
+            "task_id": item.task_id,
+            "completed_by": {"id": item.completed_by.id, "email": item.completed_by.email},
+            "result": item.result,
+        },
+        "task": {"id": item.task.id, "data": item.task.data},
+        "remaining": queue_size(project, user, state, task_ids),
+    }
+
+
+@bp.post("/annotations/<int:annotation_id>/review")
+@token_required
+def review_annotation(annotation_id: int):
+    """Record a verdict: {"verdict": accepted|fixed|rejected, "result"?, "comment"?, "reason"?}."""
+    user = api_user()
+    annotation = db.session.get(Annotation, annotation_id)
+    if annotation is None:
+        abort(404)
+    project = get_project_for(user, annotation.project_id, REVIEWERS)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "Send a JSON object with 'verdict'.")
+    if body.get("verdict") == "fixed" and not isinstance(body.get("result"), list):
+        abort(400, "A fixed verdict needs 'result', the corrected Label Studio result list.")
+    try:
+        outcome = record_verdict(
+            annotation_id,
+            user,
+            str(body.get("verdict", "")),
+            result=body.get("result"),
+            comment=str(body.get("comment") or ""),
+            reason=str(body.get("reason") or ""),
+            project=project,
+        )
+    except StaleVerdict as error:
+        return {"error": str(error)}, 409
+    except VerdictError as error:
+        return {"error": str(error)}, 422
+    review = outcome.review
+    return {
+        "review": {
+            "id": review.id,
+            "annotation_id": annotation_id,
+            "verdict": review.verdict,
+            "comment": review.comment,
+            "reason": review.reason,
+            "fix_size": review.fix_size,
+        },
+        "message": outcome.message,
+        "diff": outcome.diff,
+    }, 201

@@ -1,0 +1,33 @@
+// Review stream keys: a accept, f fix, r reject, left/right between annotation tabs.
+// Keys typed into a field are left alone.
+(function () {
+  "use strict";
+  // Boosted navigation may load this file again; listen once.
+  if (window.reviewapp_reviewKeys) return;
+  window.reviewapp_reviewKeys = true;
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    const item = document.querySelector(".review-item");
+    if (!item) return;
+    if (event.key === "a") {
+      item.querySelector('button[data-key="a"]').click();
+    } else if (event.key === "f") {
+      const fix = item.querySelector("[data-fix]");
+      fix.open = true;
+      fix.scrollIntoView({ block: "nearest" });
+    } else if (event.key === "r") {
+      event.preventDefault();
+      item.querySelector("[data-reject-comment]").focus();
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      const tabs = Array.from(item.querySelectorAll("[data-review-tabs] > .tab-radio"));
+      const current = tabs.findIndex(function (tab) { return tab.checked; });
+      const next = tabs[(current + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      if (next) next.checked = true;
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+})();
