@@ -210,3 +210,10 @@ def test_api_next_and_review(client, stream):
         ).status_code
         == 404
     )
+
+
+def test_task_page_offers_the_verdict_change(client, stream):
+    project, _, annotations = stream
+    task_id = db.session.scalar(select(Task.id).order_by(Task.id))
+    body = client.get(f"/projects/{project.id}/tasks/{task_id}").get_data(as_text=True)
+    assert f'action="/projects/{project.id}/annotations/{annotations[0]}/verdict"' in body
