@@ -23,12 +23,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from http_bench import PASSWORD, Client, Server, print_timings, timed
+from http_bench import PASSWORD, Client, Server, Timing, print_timings, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -270,6 +271,95 @@ def _reviewer_ids(bench: Bench) -> list[int]:
     return [int(v) for v in out.stdout.split()]
 
 
+VERDICTS_PER_REVIEWER = 60
+COUNT_REVIEWS = """
+from app import app
+from sqlalchemy import func, select
+from reviewapp.extensions import db
+from reviewapp.models import Review
+with app.app_context():
+    total = db.session.scalar(select(func.count(Review.id)))
+    doubled = db.session.scalar(
+        select(func.count()).select_from(
+            select(Review.annotation_id).group_by(Review.annotation_id)
+            .having(func.count(Review.id) > 1).subquery()
+        )
+    )
+    print(total, doubled)
+"""
+
+
+def review_stream(bench: Bench) -> list[Row]:
+    """Four reviewers at once: next item, and verdict + next item, over HTTP."""
+    server = Server(bench.env)
+    stream = f"/projects/{bench.project_id}/review"
+    next_timings, verdict_timings = [], []
+    recorded = []
+    errors: list[str] = []
+
+    def work(email: str) -> None:
+        try:
+            client = Client(server.port, email)
+            page = client.get(stream)
+            for _ in range(WARMUP_GETS):
+                client.get(stream)
+            samples = []
+            for _ in range(REPEAT_GETS):
+                start = time.perf_counter()
+                page = client.get(stream)
+                samples.append(time.perf_counter() - start)
+            next_timings.extend(samples)
+            done = 0
+            for _ in range(VERDICTS_PER_REVIEWER):
+                match = re.search(r'data-annotation-id="(\d+)"', page)
+                if not match:
+                    break
+                start = time.perf_counter()
+                status, page = client.request(
+                    "POST", f"{stream}/{match.group(1)}", {"verdict": "accepted"}, htmx=True
+                )
+                verdict_timings.append(time.perf_counter() - start)
+                if status == 200:
+                    done += 1
+                else:
+                    errors.append(f"{email}: verdict answered {status}")
+            recorded.append(done)
+        except Exception as error:  # noqa: BLE001 - reported below, the bench goes on
+            errors.append(f"{email}: {error}")
+
+    try:
+        threads = [threading.Thread(target=work, args=(email,)) for email in REVIEWERS]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.stop()
+    total, doubled = bench.run(sys.executable, "-c", COUNT_REVIEWS).stdout.split()[-2:]
+    timings = [
+        Timing("next item (4 reviewers at once)", next_timings),
+        Timing("verdict + next item (4 reviewers at once)", verdict_timings),
+    ]
+    bench.reports.append(
+        lambda: print_timings(
+            f"Review stream over HTTP, {bench.tasks:,} tasks; targets: next item p50 30 ms, "
+            "verdict + next p50 40 ms / p95 80 ms",
+            timings,
+            40,
+            80,
+        )
+    )
+    note = (
+        f"{sum(recorded)} verdicts answered 200, {total} reviews stored, "
+        f"{doubled} annotations reviewed twice" + (f"; errors: {errors[:3]}" if errors else "")
+    )
+    return [Row("review x4", sum(verdict_timings), 0.0, 0.0, note=note)]
+
+
+WARMUP_GETS = 3
+REPEAT_GETS = 30
+
+
 SECTIONS: list[Callable[[Bench], list[Row]]] = [
     generate,
     create_database,
@@ -277,6 +367,7 @@ SECTIONS: list[Callable[[Bench], list[Row]]] = [
     export_files,
     add_reviewers,
     data_manager,
+    review_stream,
 ]
 
 

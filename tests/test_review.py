@@ -244,3 +244,49 @@ def test_skipped_annotation_cannot_be_reviewed(setup):
     skipped = next(i for i, n in names.items() if n == "t2 skip")
     with pytest.raises(VerdictError, match="skipped"):
         record_verdict(skipped, rev, "accepted")
+
+
+def test_concurrent_reviewers_never_share_an_item(app):
+    import threading
+
+    from reviewapp.models import Project, User
+
+    reviewers = [factories.user("reviewer") for _ in range(4)]
+    project = factories.project(members=tuple(reviewers))
+    items = [
+        {"data": {"text": f"t{i}"}, "annotations": [factories.annotation("a@x.com")]}
+        for i in range(60)
+    ]
+    factories.tasks(project, items)
+    project_id, ids = project.id, [r.id for r in reviewers]
+    handed: list[tuple[int, int]] = []
+    failures: list[Exception] = []
+
+    def work(reviewer_id: int) -> None:
+        with app.app_context():
+            try:
+                while True:
+                    me, current = (
+                        db.session.get(User, reviewer_id),
+                        db.session.get(Project, project_id),
+                    )
+                    item = next_for_review(current, me)
+                    if item is None:
+                        return
+                    handed.append((item.id, reviewer_id))
+                    record_verdict(item.id, me, "accepted", project=current)
+                    db.session.remove()
+            except Exception as error:  # noqa: BLE001 - asserted below
+                failures.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    handed_ids = [annotation_id for annotation_id, _ in handed]
+    assert len(handed_ids) == len(set(handed_ids)) == 60
+    assert len(db.session.scalars(select(Review)).all()) == 60

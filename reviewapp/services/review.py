@@ -158,7 +158,19 @@ def _claim(annotation_id: int, user_id: int, now: datetime) -> bool:
         where=(AnnotationLease.user_id == user_id) | (AnnotationLease.until <= now),
     )
     claimed = db.session.execute(statement.returning(AnnotationLease.annotation_id))
-    return claimed.scalar() is not None
+    if claimed.scalar() is None:
+        return False
+    # The candidates were read before the lease: someone may have reviewed the annotation
+    # (and dropped their lease) since. Checked after our write, so it sees their commit.
+    status = db.session.scalar(
+        select(Annotation.review_status).where(Annotation.id == annotation_id)
+    )
+    if status != "pending":
+        db.session.execute(
+            delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation_id)
+        )
+        return False
+    return True
 
 
 def record_verdict(
