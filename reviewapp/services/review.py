@@ -61,12 +61,13 @@ def queue_query(
     Pending, non-skipped annotations of the matching (or selected) tasks; not the reviewer's
     own unless the project allows self-review; only assigned tasks when the project says so.
     """
-    tasks = task_ids if task_ids is not None else filtered_tasks(project.id, state)
     query = select(Annotation.id).where(
-        Annotation.project_id == project.id,
-        Annotation.task_id.in_(tasks),
-        Annotation.was_cancelled.is_(False),
+        Annotation.project_id == project.id, Annotation.was_cancelled.is_(False)
     )
+    if task_ids is not None:
+        query = query.where(Annotation.task_id.in_(task_ids))
+    elif state.filtered:
+        query = query.where(Annotation.task_id.in_(filtered_tasks(project.id, state)))
     if pending_only:
         query = query.where(Annotation.review_status == "pending")
     if not project.allow_self_review:
