@@ -139,12 +139,12 @@ class Task(db.Model):
 
     __table_args__ = (
         Index("ix_task_project_id", "project_id", "id"),
-        Index("ix_task_project_agreement", "project_id", "agreement"),
-        Index("ix_task_project_prediction_score", "project_id", "prediction_score"),
-        Index("ix_task_project_first_annotator", "project_id", "first_annotator"),
-        Index("ix_task_project_annotation_count", "project_id", "annotation_count"),
-        Index("ix_task_project_created_at", "project_id", "created_at"),
-        Index("ix_task_project_review_rank", "project_id", "review_rank"),
+        Index("ix_task_project_agreement", "project_id", "agreement", "id"),
+        Index("ix_task_project_prediction_score", "project_id", "prediction_score", "id"),
+        Index("ix_task_project_first_annotator", "project_id", "first_annotator", "id"),
+        Index("ix_task_project_annotation_count", "project_id", "annotation_count", "id"),
+        Index("ix_task_project_created_at", "project_id", "created_at", "id"),
+        Index("ix_task_project_review_rank", "project_id", "review_rank", "id"),
     )
 
     def __repr__(self) -> str:

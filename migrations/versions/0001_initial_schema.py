@@ -103,13 +103,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_task'))
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.create_index('ix_task_project_agreement', ['project_id', 'agreement'], unique=False)
-        batch_op.create_index('ix_task_project_annotation_count', ['project_id', 'annotation_count'], unique=False)
-        batch_op.create_index('ix_task_project_created_at', ['project_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_task_project_first_annotator', ['project_id', 'first_annotator'], unique=False)
+        batch_op.create_index('ix_task_project_agreement', ['project_id', 'agreement', 'id'], unique=False)
+        batch_op.create_index('ix_task_project_annotation_count', ['project_id', 'annotation_count', 'id'], unique=False)
+        batch_op.create_index('ix_task_project_created_at', ['project_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_task_project_first_annotator', ['project_id', 'first_annotator', 'id'], unique=False)
         batch_op.create_index('ix_task_project_id', ['project_id', 'id'], unique=False)
-        batch_op.create_index('ix_task_project_prediction_score', ['project_id', 'prediction_score'], unique=False)
-        batch_op.create_index('ix_task_project_review_rank', ['project_id', 'review_rank'], unique=False)
+        batch_op.create_index('ix_task_project_prediction_score', ['project_id', 'prediction_score', 'id'], unique=False)
+        batch_op.create_index('ix_task_project_review_rank', ['project_id', 'review_rank', 'id'], unique=False)
 
     op.create_table('annotation',
     sa.Column('id', sa.Integer(), nullable=False),
