@@ -108,6 +108,19 @@ def register_cli(app: Flask) -> None:
         for line in load_demo():
             click.echo(line)
 
+    @app.cli.command("recompute-metrics")
+    @click.argument("project_id", type=int)
+    def recompute_metrics_command(project_id: int) -> None:
+        """Rebuild every stored agreement and ground-truth score of PROJECT_ID."""
+        from reviewapp.services.projects import project_counts
+        from reviewapp.services.scores import recompute_scores
+
+        project = _project(project_id)
+        total = project_counts(project.id)["tasks"]
+        with click.progressbar(length=total, label="Scoring tasks", file=sys.stderr) as bar:
+            count = recompute_scores(project, lambda done: bar.update(done - bar.pos))
+        click.echo(f"Recomputed the scores of {count} tasks of {project.title}.")
+
 
 def _create(email: str, password: str, role: str) -> None:
     from reviewapp.services.users import UserError, create_user

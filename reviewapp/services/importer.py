@@ -29,6 +29,7 @@ from reviewapp.models import (
     User,
     utcnow,
 )
+from reviewapp.services.scores import insert_plain_rows, insert_scores, score_task
 from reviewapp.services.task_state import AnnotationRow, data_text, label_rows, summarise
 
 CHUNK = 2000
@@ -335,7 +336,11 @@ class _Importer:
         return user.id
 
     def store(self, tasks: list[dict]) -> None:
-        rows, summaries = [], []
+        """Insert a chunk of parsed tasks with their annotations, predictions, label index
+        and stored scores; each task is scored once, before insert, for its agreement
+        column and its AgreementPair/GtScore rows."""
+        project_id = self.project.id
+        rows, summaries, scored = [], [], []
         for t in tasks:
             summary = [
                 AnnotationRow(
@@ -346,54 +351,90 @@ class _Importer:
                 )
                 for a in t["annotations"]
             ]
+            scores = score_task(
+                self.config,
+                self.project.iou_threshold,
+                summary,
+                [p["result"] for p in t["predictions"]],
+            )
             summaries.append(summary)
+            scored.append(scores)
             rows.append(
                 {
-                    "project_id": self.project.id,
+                    "project_id": project_id,
                     "data": t["data"],
                     "data_text": data_text(t["data"]),
                     "created_at": t["created_at"],
-                    **summarise(
-                        self.config,
-                        self.project.iou_threshold,
-                        summary,
-                        [p["score"] for p in t["predictions"]],
-                    ),
+                    **summarise(summary, [p["score"] for p in t["predictions"]], scores.agreement),
                 }
             )
-        ids = db.session.scalars(
-            insert(Task).returning(Task.id, sort_by_parameter_order=True), rows
-        ).all()
+        ids = _insert_returning_ids(Task, rows)
         annotations, predictions, labels = [], [], []
         for task_id, t, summary in zip(ids, tasks, summaries, strict=True):
             labels += label_rows(
                 self.config,
-                self.project.id,
+                project_id,
                 task_id,
                 summary,
                 [p["result"] for p in t["predictions"]],
             )
             for a in t["annotations"]:
                 annotations.append(
-                    {
-                        **a,
-                        "task_id": task_id,
-                        "project_id": self.project.id,
-                        "review_status": "pending",
-                    }
+                    {**a, "task_id": task_id, "project_id": project_id, "review_status": "pending"}
                 )
             for p in t["predictions"]:
-                predictions.append({**p, "task_id": task_id, "project_id": self.project.id})
-        if annotations:
-            db.session.execute(insert(Annotation), annotations)
-        if predictions:
-            db.session.execute(insert(Prediction), predictions)
-        if labels:
-            db.session.execute(insert(TaskLabel), labels)
+                predictions.append({**p, "task_id": task_id, "project_id": project_id})
+        annotation_ids = _insert_returning_ids(Annotation, annotations)
+        prediction_ids = _insert_returning_ids(Prediction, predictions)
+        insert_plain_rows(TaskLabel.__table__, labels)
+        pair_rows: list[dict] = []
+        gt_rows: list[dict] = []
+        a_next = p_next = 0
+        for task_id, t, scores in zip(ids, tasks, scored, strict=True):
+            a_end, p_end = a_next + len(t["annotations"]), p_next + len(t["predictions"])
+            if scores.pairs or scores.prediction_gt or scores.annotation_gt:
+                pairs, gt = scores.rows(
+                    project_id,
+                    task_id,
+                    [
+                        (annotation_id, a["completed_by_id"])
+                        for annotation_id, a in zip(
+                            annotation_ids[a_next:a_end], t["annotations"], strict=True
+                        )
+                    ],
+                    [
+                        (prediction_id, p["model_version"])
+                        for prediction_id, p in zip(
+                            prediction_ids[p_next:p_end], t["predictions"], strict=True
+                        )
+                    ],
+                )
+                pair_rows += pairs
+                gt_rows += gt
+            a_next, p_next = a_end, p_end
+        insert_scores(pair_rows, gt_rows)
         self.summary.task_count += len(tasks)
         self.summary.annotation_count += len(annotations)
         self.summary.skipped_annotation_count += sum(a["was_cancelled"] for a in annotations)
         self.summary.prediction_count += len(predictions)
+
+
+def _insert_returning_ids(model, rows: list[dict]) -> list[int]:
+    """Bulk-insert rows (Core, no ORM bookkeeping) and return their new ids in row order.
+
+    SQLite cannot promise the order of RETURNING rows, and SQLAlchemy then falls back to
+    one statement per row to sort them, about 25 times slower. Its rowids do grow in
+    insertion order within our write transaction, so sorting the returned ids gives the
+    row order there; other databases sort by parameter order in one statement per batch.
+    """
+    if not rows:
+        return []
+    table = model.__table__
+    in_order = db.session.get_bind().dialect.name != "sqlite"
+    ids = db.session.scalars(
+        insert(table).returning(table.c.id, sort_by_parameter_order=in_order), rows
+    ).all()
+    return list(ids) if in_order else sorted(ids)
 
 
 def _list(value: object, where: str) -> list:

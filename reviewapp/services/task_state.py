@@ -2,6 +2,8 @@
 
 `summarise` is pure and shared by the importer (which knows the rows it writes) and by
 `refresh_tasks` (which reads them back after any change); so the two cannot drift apart.
+Both take the task agreement from `reviewapp.services.scores`, which also stores the pair
+and ground-truth scores it is computed from, so the column and the stored rows agree.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from sqlalchemy import delete, insert, select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
-from reviewapp.labeling.agreement import pairwise, task_agreement
 from reviewapp.labeling.results import result_labels
 from reviewapp.models import REVIEW_RANKS, Annotation, Prediction, Project, Task, TaskLabel, User
+from reviewapp.services.scores import write_scores
 
 CHUNK = 1000
 
@@ -50,16 +52,16 @@ def data_text(data: dict) -> str:
 
 
 def summarise(
-    config: LabelConfig,
-    iou_threshold: float,
     annotations: Sequence[AnnotationRow],
     prediction_scores: Sequence[float | None],
+    agreement: float | None,
 ) -> dict:
     """The task's denormalised columns from its annotations (in id order) and predictions.
 
     Counts are over non-skipped annotations except skipped_count; review counts are the
-    annotations' latest verdicts; review_rank indexes REVIEW_RANKS; agreement is the mean
-    pair score s(x, y) over all pairs of non-skipped annotations (None below two).
+    annotations' latest verdicts; review_rank indexes REVIEW_RANKS. ``agreement`` is passed
+    in, as computed with the stored scores (`scores.score_task(...).agreement`: the mean
+    pair score s(x, y) over all pairs of non-skipped annotations, None below two).
     """
     done = [a for a in annotations if not a.was_cancelled]
     counts = {status: 0 for status in ("pending", "accepted", "fixed", "rejected")}
@@ -87,9 +89,7 @@ def summarise(
         "prediction_score": max(scores) if scores else None,
         "has_ground_truth": any(a.ground_truth for a in annotations),
         "first_annotator": done[0].completed_by if done else None,
-        "agreement": task_agreement(
-            [s for _, _, s in pairwise(config, [a.result for a in done], iou_threshold)]
-        ),
+        "agreement": agreement,
     }
 
 
@@ -120,7 +120,8 @@ def label_rows(
 
 
 def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
-    """Recompute the denormalised columns and label index of these tasks from their rows.
+    """Recompute the denormalised columns, label index and stored scores (AgreementPair,
+    GtScore) of these tasks from their rows.
 
     Call it in the same transaction as any change to annotations, predictions, reviews or
     ground truth; it flushes but does not commit.
@@ -130,6 +131,7 @@ def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
     db.session.flush()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
+        agreements = write_scores(project, chunk, config)
         annotations: dict[int, list[AnnotationRow]] = {i: [] for i in chunk}
         rows = db.session.execute(
             select(
@@ -159,9 +161,7 @@ def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
             updates.append(
                 {
                     "id": task_id,
-                    **summarise(
-                        config, project.iou_threshold, annotations[task_id], [s for s, _ in preds]
-                    ),
+                    **summarise(annotations[task_id], [s for s, _ in preds], agreements[task_id]),
                 }
             )
             labels += label_rows(

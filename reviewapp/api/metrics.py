@@ -1,0 +1,94 @@
+"""GET /api/projects/<id>/metrics: the dashboard's numbers as JSON, from the same service call."""
+
+from __future__ import annotations
+
+from flask import abort
+
+from reviewapp.api import bp
+from reviewapp.api.auth import api_user, token_required
+from reviewapp.dashboard.views import can_see_dashboard
+from reviewapp.permissions import get_project_for
+from reviewapp.services.metrics import project_metrics
+from reviewapp.services.metrics_core import ProjectMetrics
+
+
+@bp.get("/projects/<int:project_id>/metrics")
+@token_required
+def metrics_api(project_id: int):
+    """Summary, annotators, agreement matrix, model versions, reviewers and alpha."""
+    user = api_user()
+    project = get_project_for(user, project_id)
+    if not can_see_dashboard(user, project):
+        abort(403, "Metrics are for managers and admins, and reviewers if the project allows.")
+    return metrics_json(project_metrics(project))
+
+
+def metrics_json(metrics: ProjectMetrics) -> dict:
+    """The documented shape; null where a number has no items. The matrix lists annotators
+    only (``cells[i][j]`` for users i and j; the diagonal is null with n 0)."""
+    s = metrics.summary
+    keep = [k for k, r in enumerate(metrics.matrix.raters) if not r.is_model]
+    return {
+        "summary": {
+            "tasks": s.tasks,
+            "annotated_tasks": s.annotated_tasks,
+            "annotations": s.annotations,
+            "skipped": s.skipped,
+            "accepted": s.accepted,
+            "fixed": s.fixed,
+            "rejected": s.rejected,
+            "pending": s.pending,
+            "ground_truth_tasks": s.ground_truth_tasks,
+            "mean_agreement": s.mean_agreement,
+            "low_agreement_tasks": s.low_agreement_tasks,
+        },
+        "annotators": [
+            {
+                "id": a.id,
+                "email": a.email,
+                "annotations": a.annotations,
+                "skipped": a.skipped,
+                "accepted": a.accepted,
+                "fixed": a.fixed,
+                "rejected": a.rejected,
+                "pending": a.pending,
+                "acceptance_rate": a.acceptance_rate,
+                "agreement": a.agreement,
+                "agreement_n": a.agreement_n,
+                "gt_accuracy": a.gt_accuracy,
+                "gt_n": a.gt_n,
+                "mean_fix_size": a.mean_fix_size,
+                "median_lead_time": a.median_lead_time,
+            }
+            for a in metrics.annotators
+        ],
+        "matrix": {
+            "users": [
+                {"id": metrics.matrix.raters[i].user_id, "email": metrics.matrix.raters[i].email}
+                for i in keep
+            ],
+            "cells": [
+                [
+                    {"score": metrics.matrix.cells[i][j].score, "n": metrics.matrix.cells[i][j].n}
+                    for j in keep
+                ]
+                for i in keep
+            ],
+        },
+        "models": [
+            {"model_version": m.model_version, "gt_accuracy": m.gt_accuracy, "gt_n": m.gt_n}
+            for m in metrics.models
+        ],
+        "reviewers": [
+            {
+                "id": r.id,
+                "email": r.email,
+                "reviews": r.reviews,
+                "accepted": r.accepted,
+                "fixed": r.fixed,
+                "rejected": r.rejected,
+            }
+            for r in metrics.reviewers
+        ],
+        "alpha": {a.control: a.alpha for a in metrics.alpha},
+    }

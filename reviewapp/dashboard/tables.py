@@ -1,0 +1,122 @@
+"""The dashboard's tables as plain rows for CSV: raw numbers (fractions 0..1, seconds),
+each mean beside its n, empty cells where a number has no items."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from reviewapp.services.metrics_core import ProjectMetrics
+
+Table = tuple[list[str], list[list[object]]]
+
+
+def annotators(metrics: ProjectMetrics) -> Table:
+    header = [
+        "user_id", "email", "name", "annotations", "skipped", "accepted", "fixed", "rejected",
+        "pending", "acceptance_rate", "agreement", "agreement_n", "gt_accuracy", "gt_n",
+        "mean_fix_size", "fix_n", "median_lead_time_seconds", "lead_time_n", "last_active",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.id,
+            r.email,
+            r.name,
+            r.annotations,
+            r.skipped,
+            r.accepted,
+            r.fixed,
+            r.rejected,
+            r.pending,
+            r.acceptance_rate,
+            r.agreement,
+            r.agreement_n,
+            r.gt_accuracy,
+            r.gt_n,
+            r.mean_fix_size,
+            r.fix_n,
+            r.median_lead_time,
+            r.lead_time_n,
+            r.last_active,
+        ]  # fmt: skip
+        for r in metrics.annotators
+    ]
+    return header, rows
+
+
+def matrix(metrics: ProjectMetrics) -> Table:
+    """One row per pair of raters (both orders), then each rater's Avg."""
+    m = metrics.matrix
+    header = ["rater", "other", "score", "n"]
+    rows: list[list[object]] = [
+        [a.label, b.label, cell.score, cell.n]
+        for a, row in zip(m.raters, m.cells, strict=True)
+        for b, cell in zip(m.raters, row, strict=True)
+        if a.key != b.key
+    ]
+    rows += [[a.label, "Avg", cell.score, cell.n] for a, cell in zip(m.raters, m.avg, strict=True)]
+    return header, rows
+
+
+def models(metrics: ProjectMetrics) -> Table:
+    header = ["model_version", "predictions", "gt_accuracy", "gt_n"]
+    return header, [[r.model_version, r.predictions, r.gt_accuracy, r.gt_n] for r in metrics.models]
+
+
+def reviewers(metrics: ProjectMetrics) -> Table:
+    header = [
+        "user_id", "email", "name", "reviews", "accepted", "fixed", "rejected",
+        "median_seconds_per_review", "timed_reviews", "last_review",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.id,
+            r.email,
+            r.name,
+            r.reviews,
+            r.accepted,
+            r.fixed,
+            r.rejected,
+            r.median_seconds,
+            r.time_n,
+            r.last_review,
+        ]  # fmt: skip
+        for r in metrics.reviewers
+    ]
+    return header, rows
+
+
+TABLES: dict[str, Callable[[ProjectMetrics], Table]] = {
+    "annotators": annotators,
+    "matrix": matrix,
+    "models": models,
+    "reviewers": reviewers,
+}
+
+
+def to_csv(table: Table) -> Iterator[str]:
+    """CSV lines; text that a spreadsheet would run as a formula is quoted with a '."""
+    header, rows = table
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

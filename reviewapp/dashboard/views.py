@@ -1,0 +1,62 @@
+from flask import Response, abort, request
+from flask_login import current_user, login_required
+
+from reviewapp import htmx
+from reviewapp.dashboard import bp, tables
+from reviewapp.models import Project, User
+from reviewapp.permissions import MANAGERS, get_project_for
+from reviewapp.services.metrics import MODEL_SAMPLE_TASKS, project_metrics
+from reviewapp.services.metrics_core import ANNOTATOR_ORDERS, MIN_N
+
+DEFAULT_ORDER = "annotator"
+
+
+@bp.app_template_global()
+def can_see_dashboard(user: User, project: Project) -> bool:
+    """Managers and admins; reviewers when the project lets them."""
+    return user.role in MANAGERS or (user.role == "reviewer" and project.reviewers_see_dashboard)
+
+
+def _project(project_id: int) -> Project:
+    """404 for non-members (so the project does not leak), 403 for those not allowed."""
+    project = get_project_for(current_user, project_id)
+    if not can_see_dashboard(current_user, project):
+        abort(403)
+    return project
+
+
+def _order() -> str:
+    order = request.args.get("sort", DEFAULT_ORDER)
+    return order if order.lstrip("-") in ANNOTATOR_ORDERS else DEFAULT_ORDER
+
+
+@bp.get("")
+@login_required
+def show(project_id: int):
+    """The project dashboard; a sort link's htmx request gets the annotator table only."""
+    project = _project(project_id)
+    with_models = request.args.get("models") == "1"
+    metrics = project_metrics(project, _order(), include_models=with_models)
+    return htmx.render(
+        "dashboard/dashboard.html",
+        block="annotator_table",
+        project=project,
+        metrics=metrics,
+        with_models=with_models,
+        min_n=MIN_N,
+        model_sample=MODEL_SAMPLE_TASKS,
+    )
+
+
+@bp.get("/<any(annotators, matrix, models, reviewers):table>.csv")
+@login_required
+def table_csv(project_id: int, table: str):
+    """One dashboard table as CSV (the annotator rows in the page's sort order)."""
+    project = _project(project_id)
+    metrics = project_metrics(project, _order(), include_models=request.args.get("models") == "1")
+    filename = f"project-{project.id}-{table}.csv"
+    return Response(
+        tables.to_csv(tables.TABLES[table](metrics)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

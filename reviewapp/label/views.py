@@ -1,0 +1,211 @@
+"""The label stream, the labeller's own annotations, and the ground-truth star."""
+
+from __future__ import annotations
+
+import math
+import time
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from reviewapp import htmx
+from reviewapp.extensions import db
+from reviewapp.label import bp
+from reviewapp.labeling import LabelConfig, ResultError, parse_label_config
+from reviewapp.labeling.form import result_from_form
+from reviewapp.models import Annotation, Project, Task
+from reviewapp.permissions import MANAGERS, get_project_for
+from reviewapp.services import label_stream as stream
+from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
+
+# Reviewers are left out: their own annotations would land in the queue they review.
+LABELLERS = ("admin", "manager", "annotator")
+
+
+@bp.get("/label")
+@login_required
+def next_task(project_id: int):
+    """The label stream: the next task to label, held (leased) for the user while they work."""
+    project = get_project_for(current_user, project_id, LABELLERS)
+    item = stream.next_item(project, current_user)
+    db.session.commit()
+    return htmx.render("label/stream.html", "label_task", **_stream_context(project, item))
+
+
+@bp.post("/label/<int:task_id>")
+@login_required
+def save(project_id: int, task_id: int):
+    """Submit (action=submit, the default) or skip (action=skip) a task; then the next one."""
+    project = get_project_for(current_user, project_id, LABELLERS)
+    task = _task_of(project, task_id)
+    lead_time = _lead_time(request.form)
+    try:
+        if request.form.get("action") == "skip":
+            saved = stream.skip(project, current_user, task, lead_time)
+        else:
+            result = result_from_form(_config(project), request.form, task.data)
+            star = request.form.get("ground_truth") == "1" and current_user.role in MANAGERS
+            saved = stream.submit(project, current_user, task, result, lead_time, star)
+    except ResultError as error:
+        db.session.rollback()
+        context = _stream_context(project, stream.item_for(project, current_user, task))
+        return _invalid("label/stream.html", f"Not saved: {error}", **context)
+    except stream.AlreadySubmitted as error:
+        db.session.rollback()
+        return _next(project, str(error), "error", 409)
+    db.session.commit()
+    return _next(project, saved.message, "success")
+
+
+@bp.get("/my-annotations")
+@login_required
+def mine(project_id: int):
+    """The user's own annotations in the project, newest first, with their latest review."""
+    project = get_project_for(current_user, project_id, LABELLERS)
+    page = stream.own_annotations(project, current_user, request.args.get("page", 1, type=int))
+    return htmx.render("label/mine.html", project=project, config=_config(project), page=page)
+
+
+@bp.get("/my-annotations/<int:annotation_id>")
+@login_required
+def own(project_id: int, annotation_id: int):
+    """One of the user's annotations, in the editor while it may still be changed."""
+    project = get_project_for(current_user, project_id, LABELLERS)
+    annotation = _own_annotation(project, annotation_id)
+    return htmx.render("label/own.html", **_own_context(project, annotation))
+
+
+@bp.post("/my-annotations/<int:annotation_id>")
+@login_required
+def update_own(project_id: int, annotation_id: int):
+    """Save a new result for the user's annotation while it is pending review or sent back."""
+    project = get_project_for(current_user, project_id, LABELLERS)
+    annotation = _own_annotation(project, annotation_id)
+    try:
+        result = result_from_form(_config(project), request.form, annotation.task.data)
+        saved = stream.update_own(project, current_user, annotation, result)
+    except ResultError as error:
+        db.session.rollback()
+        context = _own_context(project, annotation)
+        return _invalid("label/own.html", f"Not saved: {error}", **context)
+    except stream.NotEditable as error:
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    flash(saved.message, "success")
+    return htmx.redirect_response(url_for("label.mine", project_id=project.id))
+
+
+@bp.post("/annotations/<int:annotation_id>/ground-truth")
+@login_required
+def ground_truth(project_id: int, annotation_id: int):
+    """Toggle the ground-truth star (managers, admins): starring moves it, again clears it."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    annotation = db.session.get(Annotation, annotation_id)
+    if annotation is None or annotation.project_id != project.id:
+        abort(404)
+    try:
+        message = toggle_ground_truth(project, annotation)
+    except GroundTruthError as error:
+        db.session.rollback()
+        abort(409, str(error))
+    db.session.commit()
+    flash(message, "success")
+    back = url_for("tasks.task_page", project_id=project.id, task_id=annotation.task_id)
+    return htmx.redirect_response(_local(request.form.get("next")) or back)
+
+
+def _config(project: Project) -> LabelConfig:
+    return parse_label_config(project.label_config)
+
+
+def _task_of(project: Project, task_id: int) -> Task:
+    task = db.session.get(Task, task_id)
+    if task is None or task.project_id != project.id:
+        abort(404)
+    return task
+
+
+def _own_annotation(project: Project, annotation_id: int) -> Annotation:
+    """The user's annotation in this project; anyone else's is a 404, whatever the role."""
+    annotation = db.session.get(Annotation, annotation_id)
+    if (
+        annotation is None
+        or annotation.project_id != project.id
+        or annotation.completed_by_id != current_user.id
+    ):
+        abort(404)
+    return annotation
+
+
+def _stream_context(project: Project, item: stream.LabelItem | None) -> dict:
+    return dict(
+        project=project,
+        config=_config(project),
+        item=item,
+        shown_at=f"{time.time():.3f}",
+        lease_minutes=round(stream.LEASE.total_seconds() / 60),
+        can_star=current_user.role in MANAGERS,
+        error=None,
+    )
+
+
+def _own_context(project: Project, annotation: Annotation) -> dict:
+    return dict(
+        project=project,
+        config=_config(project),
+        annotation=annotation,
+        reviews=stream.reviews_of(annotation),
+        editable=stream.can_edit(annotation),
+        can_star=current_user.role in MANAGERS,
+        error=None,
+    )
+
+
+def _next(project: Project, message: str, category: str, status: int = 200):
+    """After a submit or skip: the next task with the message, or Post/Redirect/Get."""
+    if not htmx.is_partial():
+        flash(message, category)
+        return redirect(url_for("label.next_task", project_id=project.id), 303)
+    item = stream.next_item(project, current_user)
+    db.session.commit()
+    blocks = ["label_task", "flash_oob"]
+    context = _stream_context(project, item)
+    body = htmx.render_blocks_only(
+        "label/stream.html", blocks, message=message, category=category, **context
+    )
+    return body, status
+
+
+def _invalid(template: str, message: str, **context):
+    """422: into #flash for htmx, so the page keeps what the user did; else the page again."""
+    if htmx.is_partial():
+        abort(422, message)
+    context["error"] = message
+    return htmx.render(template, **context), 422
+
+
+def _lead_time(form) -> float | None:
+    """Seconds the task was on screen: as the page's script measured it, else since render."""
+    seconds = _seconds(form.get("lead_time"))
+    if seconds is None:
+        shown_at = _seconds(form.get("shown_at"))
+        seconds = _seconds(time.time() - shown_at) if shown_at is not None else None
+    return round(seconds, 3) if seconds is not None else None
+
+
+def _seconds(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _local(url: str | None) -> str | None:
+    """url if it is a path on this site (so `next` cannot send the user elsewhere)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return None
+    parts = urlsplit(url)
+    return url if not parts.scheme and not parts.netloc else None

@@ -1,0 +1,393 @@
+"""The annotators' label stream: which task a labeller gets next, and saving their work.
+
+A task is held with a TaskLease so that two labellers working at once are not handed the
+same task; a lease that is not renewed expires and the task comes back. Every function
+takes ``now`` (naive UTC) so tests can move the clock. Writes are flushed, not committed:
+the caller commits once per user action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reviewapp.extensions import db
+from reviewapp.models import Annotation, Project, Review, Task, TaskLease, User, utcnow
+from reviewapp.services.ground_truth import set_ground_truth
+from reviewapp.services.task_state import refresh_tasks
+
+LEASE = timedelta(minutes=10)
+# A claim is lost only when another labeller claimed the same task in the same instant.
+CLAIM_ATTEMPTS = 5
+PAGE_SIZE = 50
+
+
+class StreamError(Exception):
+    """The action does not fit the annotation's state; the message says why."""
+
+
+class AlreadySubmitted(StreamError):
+    """The labeller already has an annotation (or a skip) on this task."""
+
+
+class NotEditable(StreamError):
+    """The annotation has been reviewed and is no longer its annotator's to change."""
+
+
+@dataclass(frozen=True)
+class LabelItem:
+    """What the stream shows: a task, and the labeller's requeued annotation if any."""
+
+    task: Task
+    annotation: Annotation | None = None  # set for a requeued annotation
+    comment: str = ""  # the reviewer's comment that sent it back
+    reason: str = ""
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    annotation: Annotation
+    message: str
+
+
+def next_item(project: Project, user: User, now: datetime | None = None) -> LabelItem | None:
+    """The labeller's next item, leased to them for LEASE; None when nothing is left.
+
+    In this order: (1) a task whose annotation by this user a reviewer sent back
+    (``requeued``), oldest first; (2) the task the user already holds an unexpired lease on,
+    if it still needs them; (3) the lowest-ID task of the project with fewer non-skipped
+    annotations than ``project.overlap``, that the user has not annotated or skipped, and
+    that nobody else holds an unexpired lease on. Items (2) and (3) are (re)leased.
+    """
+    now = now or utcnow()
+    requeued = requeued_annotation(project, user)
+    if requeued is not None:
+        return item_for(project, user, requeued.task)
+    held = _held_task(project, user, now)
+    if held is not None and _claim(held.id, user.id, now):
+        return LabelItem(held, lease_until=now + LEASE)
+    for _ in range(CLAIM_ATTEMPTS):
+        task_id = next_task_id(project, user, now)
+        if task_id is None:
+            return None
+        if _claim(task_id, user.id, now):
+            return LabelItem(db.session.get(Task, task_id), lease_until=now + LEASE)
+    return None
+
+
+def item_for(project: Project, user: User, task: Task) -> LabelItem:
+    """The stream item of a given task: with the user's requeued annotation of it, if any."""
+    annotation = _own_annotation(user, task)
+    if annotation is None or not annotation.requeued:
+        return LabelItem(task)
+    review = latest_review(annotation.id)
+    return LabelItem(
+        task,
+        annotation,
+        comment=review.comment if review else "",
+        reason=review.reason if review else "",
+    )
+
+
+def requeued_annotation(project: Project, user: User) -> Annotation | None:
+    """The user's oldest annotation in the project that a reviewer sent back to them."""
+    # review_status is "rejected" while requeued; the status index keeps this cheap.
+    return db.session.scalar(
+        select(Annotation)
+        .where(
+            Annotation.project_id == project.id,
+            Annotation.review_status == "rejected",
+            Annotation.completed_by_id == user.id,
+            Annotation.requeued.is_(True),
+        )
+        .order_by(Annotation.id)
+        .limit(1)
+    )
+
+
+def latest_review(annotation_id: int) -> Review | None:
+    return db.session.scalar(
+        select(Review)
+        .where(Review.annotation_id == annotation_id)
+        .order_by(Review.id.desc())
+        .limit(1)
+    )
+
+
+def reviews_of(annotation: Annotation) -> list[Review]:
+    """The annotation's reviews, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Review).where(Review.annotation_id == annotation.id).order_by(Review.id)
+        )
+    )
+
+
+def _annotated_by(user_id: int, project_id: int):
+    """EXISTS: the user has an annotation (or a skip) on the outer query's task."""
+    return (
+        select(Annotation.id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.completed_by_id == user_id,
+            Annotation.task_id == Task.id,
+        )
+        .exists()
+    )
+
+
+def candidates(project: Project, user: User, now: datetime, count: int) -> Select:
+    """select(Task.id) of the tasks with exactly ``count`` non-skipped annotations that the
+    user may be handed, in ID order (one equality per count keeps it on the
+    (project_id, annotation_count) index, already in ID order)."""
+    leased_by_other = (
+        select(TaskLease.task_id)
+        .where(TaskLease.task_id == Task.id, TaskLease.user_id != user.id, TaskLease.until > now)
+        .exists()
+    )
+    return (
+        select(Task.id)
+        .where(
+            Task.project_id == project.id,
+            Task.annotation_count == count,
+            ~_annotated_by(user.id, project.id),
+            ~leased_by_other,
+        )
+        .order_by(Task.id)
+    )
+
+
+def next_task_id(project: Project, user: User, now: datetime) -> int | None:
+    """The lowest ID among the tasks the user may be handed next (see next_item)."""
+    found = [
+        db.session.scalar(candidates(project, user, now, count).limit(1))
+        for count in range(project.overlap)
+    ]
+    found = [task_id for task_id in found if task_id is not None]
+    return min(found) if found else None
+
+
+def _held_task(project: Project, user: User, now: datetime) -> Task | None:
+    """The task the user holds an unexpired lease on here, if it still needs them."""
+    # Driven from the user's few leases (their index), not from the project's tasks.
+    leased = select(TaskLease.task_id).where(TaskLease.user_id == user.id, TaskLease.until > now)
+    task = db.session.scalar(
+        select(Task)
+        .where(Task.id.in_(leased), Task.project_id == project.id)
+        .order_by(Task.id)
+        .limit(1)
+    )
+    if task is None:
+        return None
+    if task.annotation_count >= project.overlap or _has_annotated(user, task):
+        release_lease(task.id, user)
+        return None
+    return task
+
+
+def _claim(task_id: int, user_id: int, now: datetime) -> bool:
+    """Lease the task to the user unless someone else holds an unexpired lease on it.
+
+    One statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING), so two
+    labellers claiming the same task at once cannot both win: the loser gets no row back.
+    """
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    until = now + LEASE
+    statement = (
+        dialect.insert(TaskLease)
+        .values(task_id=task_id, user_id=user_id, until=until)
+        .on_conflict_do_update(
+            index_elements=[TaskLease.task_id],
+            set_={"user_id": user_id, "until": until},
+            where=or_(TaskLease.user_id == user_id, TaskLease.until <= now),
+        )
+    )
+    return db.session.execute(statement.returning(TaskLease.task_id)).scalar() is not None
+
+
+def release_lease(task_id: int, user: User) -> None:
+    db.session.execute(
+        delete(TaskLease).where(TaskLease.task_id == task_id, TaskLease.user_id == user.id)
+    )
+
+
+def _has_annotated(user: User, task: Task) -> bool:
+    return _own_annotation(user, task) is not None
+
+
+def _own_annotation(user: User, task: Task) -> Annotation | None:
+    """The user's annotation of the task (a requeued one first, should they have two)."""
+    return db.session.scalar(
+        select(Annotation)
+        .where(
+            Annotation.project_id == task.project_id,
+            Annotation.completed_by_id == user.id,
+            Annotation.task_id == task.id,
+        )
+        .order_by(Annotation.requeued.desc(), Annotation.id)
+        .limit(1)
+    )
+
+
+def _lock_task(task: Task) -> None:
+    # A no-op write that takes the task's row lock (PostgreSQL) or the write lock (SQLite)
+    # before the "already annotated?" check, so that a double submit is serialised and the
+    # second request sees the first one's annotation.
+    db.session.execute(
+        update(Task).where(Task.id == task.id).values(annotation_count=Task.annotation_count)
+    )
+
+
+def submit(
+    project: Project,
+    user: User,
+    task: Task,
+    result: list[dict],
+    lead_time: float | None,
+    ground_truth: bool = False,
+) -> Saved:
+    """Save the user's annotation of the task and release their lease.
+
+    A requeued annotation of theirs is updated instead (back to pending review). Raises
+    AlreadySubmitted when they already annotated or skipped the task otherwise, so a
+    double submit stores one annotation. ``ground_truth`` (managers and admins) moves the
+    task's ground-truth star to this annotation.
+    """
+    _lock_task(task)
+    existing = _own_annotation(user, task)
+    if existing is not None and not existing.requeued:
+        raise AlreadySubmitted(
+            f"Task {task.id} was already {'skipped' if existing.was_cancelled else 'submitted'}; "
+            "your first answer was kept (change it under My annotations)."
+        )
+    if existing is not None:
+        annotation = existing
+        _rewrite(annotation, result, lead_time)
+        message = f"Updated your annotation of task {task.id}; it is back in review."
+    else:
+        annotation = Annotation(
+            task_id=task.id,
+            project_id=project.id,
+            completed_by_id=user.id,
+            result=result,
+            lead_time=lead_time,
+        )
+        db.session.add(annotation)
+        message = f"Saved task {task.id}."
+    release_lease(task.id, user)
+    db.session.flush()
+    if ground_truth:
+        message += " " + set_ground_truth(project, annotation)
+    refresh_tasks(project, [task.id])
+    return Saved(annotation, message)
+
+
+def skip(project: Project, user: User, task: Task, lead_time: float | None) -> Saved:
+    """Save a skip: a cancelled annotation with an empty result. A requeued annotation of
+    the user's becomes the skip. Raises AlreadySubmitted like submit."""
+    _lock_task(task)
+    existing = _own_annotation(user, task)
+    if existing is not None and not existing.requeued:
+        raise AlreadySubmitted(f"Task {task.id} was already answered; your first answer was kept.")
+    annotation = existing or Annotation(
+        task_id=task.id, project_id=project.id, completed_by_id=user.id
+    )
+    annotation.result = []
+    annotation.was_cancelled = True
+    annotation.ground_truth = False
+    annotation.lead_time = lead_time
+    annotation.review_status = "pending"
+    annotation.requeued = False
+    db.session.add(annotation)
+    release_lease(task.id, user)
+    db.session.flush()
+    refresh_tasks(project, [task.id])
+    return Saved(annotation, f"Skipped task {task.id}.")
+
+
+def can_edit(annotation: Annotation) -> bool:
+    """Its annotator may change it while it waits for review or was sent back to them."""
+    return annotation.review_status == "pending" or annotation.requeued
+
+
+def update_own(project: Project, user: User, annotation: Annotation, result: list[dict]) -> Saved:
+    """Replace the result of the user's own annotation (a skip becomes an answer).
+
+    Raises NotEditable once a reviewer has accepted, fixed or rejected it (unless it was
+    sent back to them); the caller has checked that the annotation is the user's.
+    """
+    _lock_task(annotation.task)
+    db.session.refresh(annotation)
+    if not can_edit(annotation):
+        raise NotEditable(
+            f"Annotation #{annotation.id} was already reviewed ({annotation.review_status}); "
+            "it can no longer be changed."
+        )
+    _rewrite(annotation, result, None)
+    db.session.flush()
+    refresh_tasks(project, [annotation.task_id])
+    return Saved(annotation, f"Updated your annotation of task {annotation.task_id}.")
+
+
+def _rewrite(annotation: Annotation, result: list[dict], lead_time: float | None) -> None:
+    annotation.result = result
+    annotation.was_cancelled = False
+    annotation.review_status = "pending"
+    annotation.requeued = False
+    if lead_time is not None:
+        annotation.lead_time = (annotation.lead_time or 0.0) + lead_time
+
+
+@dataclass(frozen=True)
+class OwnRow:
+    annotation: Annotation
+    verdict: str  # the latest review's verdict, or "" when not reviewed
+    comment: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OwnPage:
+    rows: list[OwnRow]
+    page: int
+    pages: int
+    total: int
+
+
+def own_annotations(project: Project, user: User, page: int = 1) -> OwnPage:
+    """The user's annotations in the project, newest first, with each latest review."""
+    where = (Annotation.project_id == project.id, Annotation.completed_by_id == user.id)
+    total = db.session.scalar(select(func.count()).select_from(Annotation).where(*where)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    annotations = db.session.scalars(
+        select(Annotation)
+        .where(*where)
+        .order_by(Annotation.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    latest = (
+        select(func.max(Review.id))
+        .where(Review.annotation_id.in_([a.id for a in annotations]))
+        .group_by(Review.annotation_id)
+    )
+    reviews = {
+        r.annotation_id: r for r in db.session.scalars(select(Review).where(Review.id.in_(latest)))
+    }
+    rows = []
+    for annotation in annotations:
+        review = reviews.get(annotation.id)
+        rows.append(
+            OwnRow(
+                annotation,
+                review.verdict if review else "",
+                review.comment if review else "",
+                review.reason if review else "",
+            )
+        )
+    return OwnPage(rows, page, pages, total)

@@ -1,0 +1,272 @@
+"""The stored agreement scores of tasks: one AgreementPair row per annotation pair, one
+GtScore row per annotation or prediction compared with ground truth.
+
+They are what the dashboard aggregates, so every number there is one SQL aggregate at
+render time. Definitions (DESIGN.md, "Metrics"), with ``s`` from
+``reviewapp.labeling.agreement.score`` at the project's IoU threshold:
+
+- AgreementPair: ``s(a, b)`` for every pair of the task's non-skipped annotations, stored
+  with ``a.id < b.id`` and both annotators.
+- GtScore: when the task has a ground-truth annotation (the first by id if there were
+  several), ``s(x, ground truth)`` for every other non-skipped annotation x (with its
+  annotator) and every prediction x (with its model version). ``s`` is symmetric, so an
+  annotation's score against a non-skipped ground truth is its pair score with it.
+- Task agreement: the mean of the task's pair scores (None below two non-skipped
+  annotations); ``TaskScores.agreement`` is what the task's ``agreement`` column holds.
+
+`score_task` is pure (plain data in, positions and scores out) and shared by the importer,
+which scores before its rows have ids, and by `write_scores`, which rewrites the rows of
+stored tasks in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Table, delete, select, update
+
+from reviewapp.extensions import db
+from reviewapp.labeling import LabelConfig, parse_label_config
+from reviewapp.labeling.agreement import pairwise, score, task_agreement
+from reviewapp.models import AgreementPair, Annotation, GtScore, Prediction, Project, Task
+
+CHUNK = 1000
+
+
+class ScorableAnnotation(Protocol):
+    """What scoring reads of an annotation (task_state.AnnotationRow is one)."""
+
+    result: list
+    was_cancelled: bool
+    ground_truth: bool
+
+
+@dataclass(frozen=True)
+class StoredAnnotation:
+    result: list
+    was_cancelled: bool = False
+    ground_truth: bool = False
+
+
+@dataclass(frozen=True)
+class TaskScores:
+    """A task's scores by position in the annotation and prediction lists it was given.
+
+    ``pairs``: ``(i, j, s(annotations[i], annotations[j]))`` for i < j, non-skipped only.
+    ``annotation_gt``: ``(i, s(annotations[i], ground truth))``.
+    ``prediction_gt``: ``(k, s(predictions[k], ground truth))``.
+    """
+
+    pairs: list[tuple[int, int, float]]
+    annotation_gt: list[tuple[int, float]]
+    prediction_gt: list[tuple[int, float]]
+
+    @property
+    def agreement(self) -> float | None:
+        """Task agreement: the mean pair score; None with fewer than two annotations."""
+        return task_agreement([s for _, _, s in self.pairs])
+
+    def rows(
+        self,
+        project_id: int,
+        task_id: int,
+        annotations: Sequence[tuple[int, int]],
+        predictions: Sequence[tuple[int, str]],
+    ) -> tuple[list[dict], list[dict]]:
+        """AgreementPair and GtScore rows, given (id, user id) of each annotation and
+        (id, model version) of each prediction, in the positions that were scored."""
+        pairs = []
+        for i, j, s in self.pairs:
+            (a_id, a_user), (b_id, b_user) = annotations[i], annotations[j]
+            if a_id > b_id:
+                (a_id, a_user), (b_id, b_user) = (b_id, b_user), (a_id, a_user)
+            pairs.append(
+                {
+                    "project_id": project_id,
+                    "task_id": task_id,
+                    "annotation_a_id": a_id,
+                    "annotation_b_id": b_id,
+                    "user_a_id": a_user,
+                    "user_b_id": b_user,
+                    "score": s,
+                }
+            )
+        gt = [
+            {
+                "project_id": project_id,
+                "task_id": task_id,
+                "annotation_id": annotations[i][0],
+                "prediction_id": None,
+                "user_id": annotations[i][1],
+                "model_version": None,
+                "score": s,
+            }
+            for i, s in self.annotation_gt
+        ]
+        gt += [
+            {
+                "project_id": project_id,
+                "task_id": task_id,
+                "annotation_id": None,
+                "prediction_id": predictions[k][0],
+                "user_id": None,
+                "model_version": predictions[k][1],
+                "score": s,
+            }
+            for k, s in self.prediction_gt
+        ]
+        return pairs, gt
+
+
+def score_task(
+    config: LabelConfig,
+    iou_threshold: float,
+    annotations: Sequence[ScorableAnnotation],
+    predictions: Sequence[list],
+) -> TaskScores:
+    """Score one task: every pair of non-skipped annotations, and when an annotation is
+    ground truth (the first one if several), every other non-skipped annotation and every
+    prediction result against it. Skipped annotations get no score. Pure."""
+    done = [i for i, a in enumerate(annotations) if not a.was_cancelled]
+    pairs = [
+        (done[i], done[j], s)
+        for i, j, s in pairwise(config, [annotations[i].result for i in done], iou_threshold)
+    ]
+    truth = next((i for i, a in enumerate(annotations) if a.ground_truth), None)
+    if truth is None:
+        return TaskScores(pairs, [], [])
+    by_pair = {(i, j): s for i, j, s in pairs}
+    truth_result = annotations[truth].result
+    annotation_gt = []
+    for i in done:
+        if i == truth:
+            continue
+        s = by_pair.get((min(i, truth), max(i, truth)))
+        if s is None:  # the ground truth itself was skipped, so it is in no pair
+            s = score(config, annotations[i].result, truth_result, iou_threshold)
+        annotation_gt.append((i, s))
+    prediction_gt = [
+        (k, score(config, result, truth_result, iou_threshold))
+        for k, result in enumerate(predictions)
+    ]
+    return TaskScores(pairs, annotation_gt, prediction_gt)
+
+
+def write_scores(
+    project: Project, task_ids: Iterable[int], config: LabelConfig | None = None
+) -> dict[int, float | None]:
+    """Delete and rewrite the AgreementPair and GtScore rows of these tasks from their
+    stored annotations and predictions; return each task's agreement (mean pair score).
+
+    Runs in the caller's transaction (flushes, never commits) and leaves Task.agreement
+    to the caller, who writes it with the task's other columns.
+    """
+    config = config or parse_label_config(project.label_config)
+    ids = sorted(set(task_ids))
+    agreements: dict[int, float | None] = {}
+    db.session.flush()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        annotations: dict[int, list] = {i: [] for i in chunk}
+        for row in db.session.execute(
+            select(
+                Annotation.task_id,
+                Annotation.id,
+                Annotation.completed_by_id,
+                Annotation.result,
+                Annotation.was_cancelled,
+                Annotation.ground_truth,
+            )
+            .where(Annotation.task_id.in_(chunk))
+            .order_by(Annotation.id)
+        ):
+            annotations[row.task_id].append(row)
+        predictions: dict[int, list] = {i: [] for i in chunk}
+        for row in db.session.execute(
+            select(Prediction.task_id, Prediction.id, Prediction.model_version, Prediction.result)
+            .where(Prediction.task_id.in_(chunk))
+            .order_by(Prediction.id)
+        ):
+            predictions[row.task_id].append(row)
+        pair_rows: list[dict] = []
+        gt_rows: list[dict] = []
+        for task_id in chunk:
+            rows, preds = annotations[task_id], predictions[task_id]
+            scores = score_task(
+                config,
+                project.iou_threshold,
+                [StoredAnnotation(r.result or [], r.was_cancelled, r.ground_truth) for r in rows],
+                [p.result or [] for p in preds],
+            )
+            agreements[task_id] = scores.agreement
+            pairs, gt = scores.rows(
+                project.id,
+                task_id,
+                [(r.id, r.completed_by_id) for r in rows],
+                [(p.id, p.model_version) for p in preds],
+            )
+            pair_rows += pairs
+            gt_rows += gt
+        db.session.execute(delete(AgreementPair).where(AgreementPair.task_id.in_(chunk)))
+        db.session.execute(delete(GtScore).where(GtScore.task_id.in_(chunk)))
+        insert_scores(pair_rows, gt_rows)
+    return agreements
+
+
+def insert_scores(pair_rows: list[dict], gt_rows: list[dict]) -> None:
+    """Bulk-insert AgreementPair and GtScore rows in the session's transaction."""
+    insert_plain_rows(AgreementPair.__table__, pair_rows)
+    insert_plain_rows(GtScore.__table__, gt_rows)
+
+
+def insert_plain_rows(table: Table, rows: list[dict]) -> None:
+    """Bulk-insert rows of plain values (ints, floats, strings, None) with the driver's
+    executemany, all rows having the keys of the first.
+
+    For such columns SQLAlchemy's per-row parameter processing adds nothing but costs
+    several times the insert itself (about 2 s per 300,000 score rows on SQLite).
+    """
+    if not rows:
+        return
+    connection = db.session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    columns = list(rows[0])
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    connection.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
+def recompute_scores(
+    project: Project, progress: Callable[[int], None] | None = None, chunk: int = 2000
+) -> int:
+    """Rebuild every stored score and Task.agreement of the project (after a change of
+    definition or of the IoU threshold); returns the number of tasks.
+
+    Commits after each chunk of tasks, so a large project never holds the database's
+    write lock for long; each chunk is complete in itself, and an interrupted run is
+    finished by running it again. ``progress`` gets the number of tasks done so far.
+    """
+    config = parse_label_config(project.label_config)
+    ids = list(db.session.scalars(select(Task.id).where(Task.project_id == project.id)))
+    done = 0
+    try:
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            agreements = write_scores(project, part, config)
+            db.session.execute(
+                update(Task),
+                [{"id": task_id, "agreement": value} for task_id, value in agreements.items()],
+            )
+            db.session.commit()
+            done += len(part)
+            if progress:
+                progress(done)
+    except BaseException:
+        db.session.rollback()
+        raise
+    return len(ids)
