@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as DefusedET
@@ -76,8 +76,12 @@ class LabelConfig:
         return self.objects[control.to_name]
 
 
+@lru_cache(maxsize=128)
 def parse_label_config(xml: str) -> LabelConfig:
-    """Parse a Label Studio XML config; raise LabelConfigError naming what is wrong."""
+    """Parse a Label Studio XML config; raise LabelConfigError naming what is wrong.
+
+    Cached: every page of a project parses the same config; the result is never mutated.
+    """
     if not isinstance(xml, str) or not xml.strip():
         raise LabelConfigError("Label config is empty")
     try:

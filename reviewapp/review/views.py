@@ -28,6 +28,14 @@ def _set(project, args):
     return state, selection, task_ids
 
 
+def _total(project, state, task_ids) -> int:
+    """The size of the set, counted when the stream starts and then carried by its forms."""
+    carried = (request.form.get("total") or "") if request.method == "POST" else ""
+    if carried.isdigit():
+        return int(carried)
+    return queue_size(project, current_user, state, task_ids, pending_only=False)
+
+
 def _render(project, state, selection, task_ids, item, status=200, **extra):
     """The stream page, or only its item region for htmx."""
     context = dict(
@@ -35,10 +43,10 @@ def _render(project, state, selection, task_ids, item, status=200, **extra):
         state=state,
         selection=selection,
         item=item,
-        detail=task_detail(project, item.task) if item else None,
+        detail=task_detail(project, item.task, scores=False) if item else None,
         config=parse_label_config(project.label_config),
         left=queue_size(project, current_user, state, task_ids),
-        total=queue_size(project, current_user, state, task_ids, pending_only=False),
+        total=_total(project, state, task_ids),
         reasons=reject_reasons(project),
         message=None,
         category="info",

@@ -83,8 +83,16 @@ def _reviewers(request: BulkRequest) -> list[User]:
 def assign_reviewers(request: BulkRequest) -> str:
     """Assign each picked reviewer to every selected task; existing pairs are left alone."""
     reviewers = _reviewers(request)
-    now, added = utcnow(), 0
+    reviewer_ids = [r.id for r in reviewers]
+    now, existed = utcnow(), 0
     for chunk in chunks(request.task_ids):
+        # Counted first: INSERT ... SELECT reports no reliable rowcount on every driver.
+        existed += db.session.scalar(
+            select(func.count(ReviewerAssignment.id)).where(
+                ReviewerAssignment.task_id.in_(chunk),
+                ReviewerAssignment.user_id.in_(reviewer_ids),
+            )
+        )
         for reviewer in reviewers:
             already = select(ReviewerAssignment.id).where(
                 ReviewerAssignment.task_id == Task.id, ReviewerAssignment.user_id == reviewer.id
@@ -92,13 +100,11 @@ def assign_reviewers(request: BulkRequest) -> str:
             source = select(
                 Task.id, literal(reviewer.id), literal(request.user.id), literal(now)
             ).where(Task.id.in_(chunk), ~already.exists())
-            result = db.session.execute(
+            db.session.execute(
                 insert(ReviewerAssignment).from_select(
                     ["task_id", "user_id", "assigned_by_id", "created_at"], source
                 )
             )
-            added += result.rowcount
-    existed = len(request.task_ids) * len(reviewers) - added
     tasks = _plural(len(request.task_ids), "task")
     return (
         f"Assigned {_plural(len(reviewers), 'reviewer')} to {tasks}; "

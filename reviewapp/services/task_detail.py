@@ -164,8 +164,11 @@ class TaskDetail:
         return self._by_pair.get((a_id, b_id))
 
 
-def task_detail(project: Project, task: Task) -> TaskDetail:
+def task_detail(project: Project, task: Task, scores: bool = True) -> TaskDetail:
     """Load the task page's contents for a task of project.
+
+    With scores False (the review stream) the pair matrix, ground-truth accuracies and
+    reviewers are left out and agreement is the task's stored one: a cheaper load.
 
     Annotations come in id order with annotator, review state and their reviews (newest
     first). The pair matrix covers the non-skipped annotations, scored with
@@ -183,6 +186,19 @@ def task_detail(project: Project, task: Task) -> TaskDetail:
     predictions = _predictions(task.id)
 
     compared = [a for a in annotations if not a.was_cancelled]
+    ground_truth = next((a for a in annotations if a.ground_truth), None)
+    if not scores:
+        return TaskDetail(
+            task=task,
+            config=config,
+            annotations=annotations,
+            predictions=predictions,
+            reviewers=[],
+            history=history,
+            pairs=[],
+            agreement=task.agreement,
+            ground_truth=ground_truth,
+        )
     pairs = [
         PairScore(a, b, _receipt(config, compare(config, a.result, b.result, threshold), a, b))
         for k, a in enumerate(compared)
@@ -190,7 +206,6 @@ def task_detail(project: Project, task: Task) -> TaskDetail:
     ]
     agreement = math.fsum(p.score for p in pairs) / len(pairs) if pairs else None
 
-    ground_truth = next((a for a in annotations if a.ground_truth), None)
     if ground_truth is not None:
         for item in [a for a in compared if a is not ground_truth] + predictions:
             comparison = compare(config, item.result, ground_truth.result, threshold)
