@@ -43,7 +43,7 @@ class Timing:
 class Server:
     """gunicorn serving the app on a free port of 127.0.0.1."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, port: int = 5099):
+    def __init__(self, env: dict[str, str], workers: int = 4, port: int = 5099):
         self.port = port
         self.process = subprocess.Popen(
             [
