@@ -2,6 +2,7 @@
 
 import pytest
 from sqlalchemy import select, update
+from werkzeug.datastructures import MultiDict
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, ReviewerAssignment, Task
@@ -222,11 +223,21 @@ def test_state_round_trips_through_url_args():
         "label": "sentiment:Positive",
     }
     state = TableState.from_args(args)
-    assert state.to_args() == args
-    assert TableState.from_args(state.to_args()) == state
+    # The repeatable annotator filter comes back as a list.
+    assert state.to_args() == {**args, "annotator": ["4"]}
+    assert TableState.from_args(MultiDict(state.to_args())) == state
     assert state.sort_args("agreement")["ordering"] == "agreement"
     assert state.sort_args("agreement").get("page") is None
     assert TableState().sort_args("id") == {"ordering": "-id"}
+
+
+def test_several_annotators_mean_tasks_they_all_annotated(project):
+    amy, carl = user_id("amy@x.com"), user_id("carl@x.com")
+    state = TableState.from_args(MultiDict([("annotator", str(amy)), ("annotator", str(carl))]))
+    assert state.annotator == (amy, carl)
+    # amy annotated t2 and t5 (her t3 is a skip), carl t3 and t5: both, only t5.
+    assert positions(project, page_task_ids(project.id, state, 0, 50)) == ["t5"]
+    assert state.to_args()["annotator"] == [str(amy), str(carl)]
 
 
 def test_selection_all_matching_with_exclusions(project):

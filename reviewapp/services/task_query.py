@@ -33,6 +33,7 @@ ORDERINGS = {
 }
 # Columns that may be empty; empty values sort last in both directions.
 NULLABLE = {"agreement", "prediction_score", "annotator"}
+REPEATABLE = {"annotator"}
 REVIEW_STATUS_FILTERS = ("pending", "accepted", "fixed", "rejected", "none")
 PAGE_SIZES = (10, 25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -72,7 +73,7 @@ def _choice(options: tuple[str, ...]):
 
 # query parameter -> parser; an empty value means "no filter".
 FILTERS = {
-    "annotator": int,
+    "annotator": int,  # repeatable: tasks every given annotator annotated
     "reviewer": int,
     "review_status": _choice(REVIEW_STATUS_FILTERS),
     "ground_truth": _bool,
@@ -93,7 +94,7 @@ class TableState:
     ordering: str = "id"
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
-    annotator: int | None = None
+    annotator: tuple[int, ...] = ()
     reviewer: int | None = None
     review_status: str | None = None
     ground_truth: bool | None = None
@@ -126,12 +127,17 @@ class TableState:
                 except ValueError:
                     errors.append(f"{name}: expected a whole number, got {raw!r}")
         for name, parse in FILTERS.items():
-            raw = (args.get(name) or "").strip()
-            if raw:
+            raws = args.getlist(name) if hasattr(args, "getlist") else [args.get(name)]
+            parsed = []
+            for raw in (str(r).strip() for r in raws if r is not None):
+                if not raw:
+                    continue
                 try:
-                    values[name] = parse(raw)
+                    parsed.append(parse(raw))
                 except ValueError as error:
                     errors.append(f"{name}: {error}")
+            if parsed:
+                values[name] = tuple(dict.fromkeys(parsed)) if name in REPEATABLE else parsed[0]
         return cls(**values, errors=tuple(errors))
 
     @property
@@ -144,24 +150,28 @@ class TableState:
 
     @property
     def filtered(self) -> bool:
-        return any(getattr(self, name) is not None for name in FILTERS)
+        return any(getattr(self, name) not in (None, ()) for name in FILTERS)
 
-    def to_args(self, **changes) -> dict[str, str]:
-        """URL arguments for this state with changes applied, defaults left out."""
+    def to_args(self, **changes) -> dict[str, str | list[str]]:
+        """URL arguments for this state with changes applied, defaults left out; a repeatable
+        filter gives a list (url_for and urlencode(doseq=True) repeat the parameter)."""
         state = replace(self, **changes) if changes else self
-        args = {}
+        args: dict[str, str | list[str]] = {}
         for f in fields(self):
             value = getattr(state, f.name)
             if f.name == "errors" or value is None or value == f.default:
                 continue
-            args[f.name] = str(value).lower() if isinstance(value, bool) else str(value)
+            if isinstance(value, tuple):
+                args[f.name] = [str(v) for v in value]
+            else:
+                args[f.name] = str(value).lower() if isinstance(value, bool) else str(value)
         return args
 
-    def filter_args(self) -> dict[str, str]:
+    def filter_args(self) -> dict[str, str | list[str]]:
         """Only the filters and ordering: what a saved view keeps."""
         return {k: v for k, v in self.to_args().items() if k not in ("page", "page_size")}
 
-    def sort_args(self, key: str) -> dict[str, str]:
+    def sort_args(self, key: str) -> dict[str, str | list[str]]:
         """Arguments for clicking a header: ascending first, again for descending."""
         ordering = f"-{key}" if self.ordering == key else key
         return self.to_args(ordering=ordering, page=1)
@@ -177,12 +187,12 @@ def filtered_tasks(project_id: int, state: TableState) -> Select:
 
 def _conditions(project_id: int, s: TableState) -> list:
     conditions = []
-    if s.annotator is not None:
+    for annotator in s.annotator:
         conditions.append(
             select(Annotation.id)
             .where(
                 Annotation.project_id == project_id,
-                Annotation.completed_by_id == s.annotator,
+                Annotation.completed_by_id == annotator,
                 Annotation.task_id == Task.id,
                 Annotation.was_cancelled.is_(False),
             )

@@ -152,7 +152,7 @@ def create_view(project_id: int):
     project = get_project_for(current_user, project_id, REVIEWERS)
     state = TableState.from_args(request.form)
     try:
-        query = urlencode(state.filter_args())
+        query = urlencode(state.filter_args(), doseq=True)
         view = save_view(project.id, current_user, request.form.get("name", ""), query)
     except ViewError as error:
         flash(str(error), "error")
