@@ -269,3 +269,39 @@ def test_task_data_is_escaped(client, auth):
     body = client.get(f"/projects/{project.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;" in body
+
+
+def test_changing_the_iou_threshold_rescores_regions(client, auth):
+    from tests.test_import_export import span
+
+    manager = auth.login("manager")
+    project = factories.project("ner", members=(manager,))
+    # Spans [0,10) and [0,6): IoU 0.6 -> matched at threshold 0.5 (s = 0.6), not at 0.7 (s = 0).
+    text = "Alice Smith went home"
+    factories.tasks(
+        project,
+        [
+            {
+                "data": {"text": text},
+                "annotations": [
+                    {"completed_by": "a@x.com", "result": [span(0, 10, text[0:10])]},
+                    {"completed_by": "b@x.com", "result": [span(0, 6, text[0:6])]},
+                ],
+            }
+        ],
+    )
+    task = db.session.scalar(select(Task))
+    assert task.agreement == 0.6
+    data = {
+        "title": project.title,
+        "label_config": project.label_config,
+        **SETTINGS,
+        "iou_threshold": "0.7",
+    }
+    response = client.post(f"/projects/{project.id}/settings", data=data)
+    assert response.status_code == 302
+    assert "recomputed for 1 tasks" in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    db.session.refresh(task)
+    assert task.agreement == 0.0

@@ -27,6 +27,7 @@ from reviewapp.projects.forms import (
 from reviewapp.services.exporter import export_response
 from reviewapp.services.importer import ImportFailed, import_file
 from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
+from reviewapp.services.scores import recompute_scores
 from reviewapp.services.users import add_member, find_user, remove_member
 
 
@@ -70,6 +71,7 @@ def settings(project_id: int):
     form = SettingsForm(obj=project)
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in SETTINGS}
+        rescore = values["iou_threshold"] != project.iou_threshold
         try:
             update_project(project, form.label_config.data.strip(), **values)
         except LabelConfigError as error:
@@ -77,7 +79,12 @@ def settings(project_id: int):
             form.label_config.errors.append(str(error))
         else:
             db.session.commit()
-            flash("Settings saved.", "success")
+            message = "Settings saved."
+            if rescore:
+                # Region matches depend on the IoU threshold: every stored score changes.
+                tasks = recompute_scores(project)
+                message += f" Agreement and ground-truth scores recomputed for {tasks:,} tasks."
+            flash(message, "success")
             return redirect(url_for("projects.settings", project_id=project.id))
     status = 422 if form.is_submitted() else 200
     return render_template("projects/settings.html", project=project, form=form), status
