@@ -217,3 +217,19 @@ def test_task_page_offers_the_verdict_change(client, stream):
     task_id = db.session.scalar(select(Task.id).order_by(Task.id))
     body = client.get(f"/projects/{project.id}/tasks/{task_id}").get_data(as_text=True)
     assert f'action="/projects/{project.id}/annotations/{annotations[0]}/verdict"' in body
+
+
+def test_the_task_text_is_shown_and_escaped(client, app, stream):
+    project, _, _ = stream
+    factories.tasks(
+        project,
+        [
+            {
+                "data": {"text": "<b>bold</b> claim"},
+                "annotations": [factories.annotation("amy@x.com")],
+            }
+        ],
+    )
+    task_id = db.session.scalar(select(Task.id).order_by(Task.id.desc()))
+    body = client.get(review_url(project) + f"?ids={task_id}").get_data(as_text=True)
+    assert "&lt;b&gt;bold&lt;/b&gt; claim" in body and "<b>bold</b>" not in body
