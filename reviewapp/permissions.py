@@ -63,3 +63,12 @@ def get_project_for(user: User, project_id: int, roles: tuple[str, ...] | None =
     if roles is not None and user.role not in roles:
         abort(403)
     return project
+
+
+def get_in_project(model, object_id: int, project: Project):
+    """The row of model (anything with a project_id) if it belongs to project, else 404:
+    a forged id of another project's task or annotation gets no further."""
+    row = db.session.get(model, object_id)
+    if row is None or row.project_id != project.id:
+        abort(404)
+    return row

@@ -15,7 +15,7 @@ from reviewapp.label import bp
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config
 from reviewapp.labeling.form import result_from_form
 from reviewapp.models import Annotation, Project, Task
-from reviewapp.permissions import MANAGERS, get_project_for
+from reviewapp.permissions import MANAGERS, get_in_project, get_project_for
 from reviewapp.services import label_stream as stream
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
 
@@ -102,9 +102,7 @@ def update_own(project_id: int, annotation_id: int):
 def ground_truth(project_id: int, annotation_id: int):
     """Toggle the ground-truth star (managers, admins): starring moves it, again clears it."""
     project = get_project_for(current_user, project_id, MANAGERS)
-    annotation = db.session.get(Annotation, annotation_id)
-    if annotation is None or annotation.project_id != project.id:
-        abort(404)
+    annotation = get_in_project(Annotation, annotation_id, project)
     try:
         message = toggle_ground_truth(project, annotation)
     except GroundTruthError as error:
@@ -121,20 +119,13 @@ def _config(project: Project) -> LabelConfig:
 
 
 def _task_of(project: Project, task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None or task.project_id != project.id:
-        abort(404)
-    return task
+    return get_in_project(Task, task_id, project)
 
 
 def _own_annotation(project: Project, annotation_id: int) -> Annotation:
     """The user's annotation in this project; anyone else's is a 404, whatever the role."""
-    annotation = db.session.get(Annotation, annotation_id)
-    if (
-        annotation is None
-        or annotation.project_id != project.id
-        or annotation.completed_by_id != current_user.id
-    ):
+    annotation = get_in_project(Annotation, annotation_id, project)
+    if annotation.completed_by_id != current_user.id:
         abort(404)
     return annotation
 

@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from reviewapp import htmx
@@ -6,7 +6,7 @@ from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, parse_label_config
 from reviewapp.labeling.form import result_from_form
 from reviewapp.models import Annotation
-from reviewapp.permissions import REVIEWERS, get_project_for
+from reviewapp.permissions import REVIEWERS, get_in_project, get_project_for
 from reviewapp.review import bp
 from reviewapp.services.projects import reject_reasons
 from reviewapp.services.review import (
@@ -124,9 +124,7 @@ def _fixed_result(project, annotation_id: int, form) -> list | None:
 def change_verdict(project_id: int, annotation_id: int):
     """Change an earlier verdict from the task page; the history keeps both."""
     project = get_project_for(current_user, project_id, REVIEWERS)
-    annotation = db.session.get(Annotation, annotation_id)
-    if annotation is None or annotation.project_id != project.id:
-        abort(404)
+    annotation = get_in_project(Annotation, annotation_id, project)
     try:
         outcome = record_verdict(
             annotation_id,

@@ -8,7 +8,7 @@ from reviewapp import htmx
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
-from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
+from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for
 from reviewapp.services.bulk import ACTIONS, BulkError, apply_bulk_action
 from reviewapp.services.exporter import FORMATS, export_response
 from reviewapp.services.table_prefs import (
@@ -168,9 +168,7 @@ def create_view(project_id: int):
 def delete_view(project_id: int, view_id: int):
     """Delete a saved view (the tasks are not touched)."""
     project = get_project_for(current_user, project_id, REVIEWERS)
-    view = db.session.get(SavedView, view_id)
-    if view is None or view.project_id != project.id:
-        abort(404)
+    view = get_in_project(SavedView, view_id, project)
     db.session.delete(view)
     db.session.commit()
     flash(f"Deleted the view {view.name}.", "success")
@@ -182,8 +180,6 @@ def delete_view(project_id: int, view_id: int):
 def task_page(project_id: int, task_id: int):
     """One task: its data, every annotation, predictions, reviewers and review history."""
     project = get_project_for(current_user, project_id, REVIEWERS)
-    task = db.session.get(Task, task_id)
-    if task is None or task.project_id != project.id:
-        abort(404)
+    task = get_in_project(Task, task_id, project)
     detail = task_detail(project, task)
     return htmx.render("tasks/task.html", project=project, task=task, detail=detail)
