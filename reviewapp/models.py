@@ -145,6 +145,7 @@ class Task(db.Model):
         Index("ix_task_project_annotation_count", "project_id", "annotation_count", "id"),
         Index("ix_task_project_created_at", "project_id", "created_at", "id"),
         Index("ix_task_project_review_rank", "project_id", "review_rank", "id"),
+        Index("ix_task_project_ground_truth", "project_id", "has_ground_truth"),
     )
 
     def __repr__(self) -> str:
@@ -173,6 +174,23 @@ class Annotation(db.Model):
         Index("ix_annotation_task", "task_id", "id"),
         Index("ix_annotation_project_user", "project_id", "completed_by_id", "task_id"),
         Index("ix_annotation_project_status", "project_id", "review_status"),
+        # Covering indexes of the dashboard's per-annotator numbers: the counts by verdict
+        # with the latest created_at of each, and the lead times in order for the median.
+        Index(
+            "ix_annotation_project_user_verdicts",
+            "project_id",
+            "completed_by_id",
+            "was_cancelled",
+            "review_status",
+            "created_at",
+        ),
+        Index(
+            "ix_annotation_project_user_lead_time",
+            "project_id",
+            "completed_by_id",
+            "was_cancelled",
+            "lead_time",
+        ),
     )
 
     def __repr__(self) -> str:
@@ -294,7 +312,10 @@ class AgreementPair(db.Model):
 
     __table_args__ = (
         Index("ix_agreement_pair_task", "task_id"),
-        Index("ix_agreement_pair_project_users", "project_id", "user_a_id", "user_b_id"),
+        # Covers the dashboard's sums per pair of annotators.
+        Index(
+            "ix_agreement_pair_project_users_score", "project_id", "user_a_id", "user_b_id", "score"
+        ),
     )
 
 
@@ -319,6 +340,32 @@ class GtScore(db.Model):
         Index("ix_gt_score_project_user", "project_id", "user_id"),
         Index("ix_gt_score_project_model", "project_id", "model_version"),
     )
+
+
+class ChoiceCount(db.Model):
+    """A unit of Krippendorff's alpha: how many of a task's non-skipped annotations gave one
+    value to a Choices control, beside the task's number of values for that control.
+
+    A value is the set of choices an annotation picked for the control (one choice for a
+    single choice), keyed by `services.scores.choice_value`. Only tasks with two or more
+    values for the control have rows. Rewritten with the task's AgreementPair rows.
+    """
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("task.id", ondelete="CASCADE"), primary_key=True
+    )
+    control: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(Integer)  # annotations giving this value
+    unit_size: Mapped[int] = mapped_column(Integer)  # the task's values for the control
+
+    __table_args__ = (
+        Index("ix_choice_count_alpha", "project_id", "control", "unit_size", "value", "count"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<ChoiceCount task {self.task_id} {self.control}={self.value} x{self.count}>"
 
 
 class TaskLease(db.Model):

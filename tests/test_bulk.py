@@ -4,7 +4,17 @@ import pytest
 from sqlalchemy import func, select
 
 from reviewapp.extensions import db
-from reviewapp.models import Annotation, Prediction, Review, ReviewerAssignment, Task, TaskLabel
+from reviewapp.models import (
+    AgreementPair,
+    Annotation,
+    ChoiceCount,
+    GtScore,
+    Prediction,
+    Review,
+    ReviewerAssignment,
+    Task,
+    TaskLabel,
+)
 from reviewapp.services.bulk import BulkError, apply_bulk_action
 from reviewapp.services.task_query import TableState, filtered_tasks
 from tests import factories
@@ -121,6 +131,39 @@ def test_delete_ground_truth_keeps_annotations(setup):
         )
         == 0
     )
+
+
+def stored_scores(model):
+    """{task id: number of rows} of a stored score table."""
+    return dict(
+        db.session.execute(select(model.task_id, func.count()).group_by(model.task_id)).all()
+    )
+
+
+def test_delete_ground_truth_deletes_the_scores_against_it(setup):
+    project, manager, rev1, rev2, ids = setup
+    run("assign_ground_truth", project, manager, ids)
+    # Task one: b's annotation is the truth; a's annotation and the prediction are scored
+    # against it. Task three: b's annotation against a's.
+    assert stored_scores(GtScore) == {ids[0]: 2, ids[2]: 1}
+    pairs, choices = stored_scores(AgreementPair), stored_scores(ChoiceCount)
+    run("delete_ground_truth", project, manager, ids[2:])
+    assert stored_scores(GtScore) == {ids[0]: 2}  # the other tasks keep theirs
+    run("delete_ground_truth", project, manager, ids)
+    assert stored_scores(GtScore) == {}
+    # Agreement and alpha do not depend on ground truth.
+    assert (stored_scores(AgreementPair), stored_scores(ChoiceCount)) == (pairs, choices)
+
+
+def test_delete_annotations_deletes_their_stored_scores(setup):
+    project, manager, rev1, rev2, ids = setup
+    run("assign_ground_truth", project, manager, ids)
+    assert stored_scores(AgreementPair) == {ids[0]: 1, ids[2]: 1}
+    assert stored_scores(ChoiceCount) == {ids[0]: 2, ids[2]: 1}  # Positive, Negative; Neutral
+    run("delete_annotations", project, manager, ids[:2], confirmed=True)
+    # Task one's prediction score against the deleted ground truth goes too.
+    for model in (AgreementPair, GtScore, ChoiceCount):
+        assert set(stored_scores(model)) == {ids[2]}, model
 
 
 def test_delete_annotations_asks_first_then_resets_the_tasks(setup):

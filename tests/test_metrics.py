@@ -18,17 +18,22 @@ from reviewapp.extensions import db
 from reviewapp.labeling.agreement import krippendorff_alpha_nominal
 from reviewapp.models import Annotation, Review, Task
 from reviewapp.services import metrics_core
+from reviewapp.services.bulk import apply_bulk_action
 from reviewapp.services.metrics import choice_alpha, project_metrics
 from reviewapp.services.metrics_core import (
+    AlphaRow,
     AnnotatorRow,
     Cell,
     Rater,
     alpha_from_counts,
+    alpha_row,
+    bucket_bounds,
     bucket_of,
     build_matrix,
     histogram,
     median,
     median_of_counts,
+    middle_positions,
     review_gaps,
     sort_annotators,
 )
@@ -63,6 +68,13 @@ def test_median_of_counts_is_the_median_of_the_expanded_values(values):
     assert median_of_counts(counts.items()) == median(values)
 
 
+@pytest.mark.parametrize("n", range(7))
+def test_middle_positions_pick_the_median(n):
+    values = [float(k * k) for k in range(n)]  # in order
+    picked = [values[i] for i in middle_positions(n)]
+    assert (sum(picked) / len(picked) if picked else None) == median(values)
+
+
 def test_review_gaps_are_capped_at_ten_minutes():
     times = [datetime(2024, 1, 1, 9, 0, s) for s in (0, 30)] + [
         datetime(2024, 1, 1, 9, 1, 30),
@@ -92,6 +104,36 @@ def test_alpha_from_counts_by_hand():
     assert krippendorff_alpha_nominal(units) == pytest.approx(9 / 13)
     assert alpha_from_counts(0.0, 0, []) is None
     assert alpha_from_counts(0.0, 4, [4]) is None  # every value equal: undefined
+
+
+def test_bucket_bounds_agree_with_bucket_of():
+    bounds = bucket_bounds()
+    assert [k for k, _, _ in bounds] == list(range(10))
+    assert bounds[0][1] is None and bounds[-1][2] is None
+    for x in (0.0, 0.0999, 0.1, 0.1 * 3, 0.7 - 0.4, 0.35, 0.5, 0.9, 0.95, 0.9999, 1.0):
+        holding = [
+            k for k, low, high in bounds if (low is None or x >= low) and (high is None or x < high)
+        ]
+        assert holding == [bucket_of(x)]
+
+
+def test_alpha_row_by_hand():
+    # The units of test_alpha_from_counts_by_hand as stored, (m, value, k, units):
+    # [A, A, B] -> (3, A, 2, 1), (3, B, 1, 1); [B, B] -> (2, B, 2, 1); [C, C] -> (2, C, 2, 1);
+    # [A, A] -> (2, A, 2, 1). n = 9 (n_A = 4, n_B = 3, n_C = 2); units = 3 / 3 + 6 / 2 = 4;
+    # observed = (2 * 1 + 1 * 2) / 2 = 2, so alpha = 9/13 as there. Equal ordered pairs
+    # k (k - 1): 2 + 0 + 2 + 2 + 2 = 8 of k (m - 1): 4 + 2 + 2 + 2 + 2 = 12.
+    groups = [(3, "A", 2, 1), (3, "B", 1, 1), (2, "B", 2, 1), (2, "C", 2, 1), (2, "A", 2, 1)]
+    row = alpha_row("x", False, groups)
+    assert (row.units, row.values) == (4, 9)
+    assert row.alpha == pytest.approx(9 / 13) and row.raw_agreement == pytest.approx(8 / 12)
+    # Alike units come once with their number: [A, B] three times and [A, A] once. n = 8
+    # (n_A = 5, n_B = 3); observed = 3 * (1 * 1 + 1 * 1) / 1 = 6; expected = 64 - 34 = 30;
+    # alpha = 1 - 7 * 6 / 30 = -0.4.
+    row = alpha_row("x", True, [(2, "A", 1, 3), (2, "B", 1, 3), (2, "A", 2, 1)])
+    assert (row.units, row.values, row.alpha) == (4, 8, pytest.approx(-0.4))
+    assert krippendorff_alpha_nominal([["A", "B"]] * 3 + [["A", "A"]]) == pytest.approx(-0.4)
+    assert alpha_row("x", False, []) == AlphaRow("x", False, None, None, 0, 0)
 
 
 def _counts(units):
@@ -342,6 +384,36 @@ def test_annotator_rows_of_the_small_project(small):
     assert c.last_active == datetime(2024, 3, 4, 8, 1)
 
 
+def test_median_lead_time_leaves_out_annotations_without_one(small):
+    # alice's t5 annotation (11 s) loses its lead time: 10, 12, 14 -> 12.
+    db.session.execute(
+        update(Annotation).where(Annotation.task_id == small.tasks["t5"]).values(lead_time=None)
+    )
+    db.session.commit()
+    alice = next(r for r in project_metrics(small.project).annotators if r.email[0] == "a")
+    assert (alice.median_lead_time, alice.lead_time_n, alice.annotations) == (12.0, 3, 4)
+
+
+def test_reviews_in_another_project_do_not_count(small):
+    bob, rita = small.users["bob"], small.users["rita"]
+    other = factories.project(members=(bob, rita), title="Other")
+    factories.tasks(other, [{"data": {"text": "x"}, "annotations": [factories.annotation(bob)]}])
+    annotation = db.session.scalar(select(Annotation).where(Annotation.project_id == other.id))
+    db.session.add(
+        Review(annotation_id=annotation.id, reviewer_id=rita.id, verdict="fixed", fix_size=0.9)
+    )
+    db.session.commit()
+    metrics = project_metrics(small.project)
+    theirs = {r.email[0]: r for r in metrics.annotators + metrics.reviewers}
+    assert (theirs["b"].mean_fix_size, theirs["b"].fix_n) == (0.5, 2)
+    assert (theirs["r"].reviews, theirs["r"].fixed, theirs["r"].time_n) == (5, 2, 4)
+    metrics = project_metrics(other)
+    assert [(r.email, r.reviews, r.fixed) for r in metrics.reviewers] == [(rita.email, 1, 1)]
+    assert [(a.email, a.mean_fix_size, a.fix_n) for a in metrics.annotators] == [
+        (bob.email, 0.9, 1)
+    ]
+
+
 def test_sorting_the_annotator_rows(small):
     emails = lambda order: [r.email[0] for r in project_metrics(small.project, order).annotators]  # noqa: E731
     assert emails("-agreement") == ["a", "b", "c"]  # ties by email
@@ -397,11 +469,10 @@ def test_histogram_models_reviewers_and_alpha_of_the_small_project(small):
     assert alpha.raw_agreement == pytest.approx(4 / 6)
 
 
-def test_stale_ground_truth_scores_do_not_count(small):
-    # The bulk "delete ground truth" clears the flags without rewriting the scores.
-    db.session.execute(update(Annotation).values(ground_truth=False))
-    db.session.execute(update(Task).values(has_ground_truth=False))
-    db.session.commit()
+def test_deleting_ground_truth_leaves_no_ground_truth_accuracy(small):
+    # The bulk "delete ground truth" clears the flags and the scores against them.
+    everything = select(Task.id).where(Task.project_id == small.project.id)
+    apply_bulk_action("delete_ground_truth", small.project, small.users["mona"], everything)
     metrics = project_metrics(small.project)
     assert all(r.gt_n == 0 for r in metrics.annotators + metrics.models)
 
@@ -425,9 +496,10 @@ MULTI = """<View>
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_alpha_in_sql_matches_the_krippendorff_package(app, seed):
+def test_alpha_from_stored_counts_matches_the_krippendorff_package(app, seed):
     """Random answers from four coders, some missing; multiple choice as the set of
-    choices in any order (the SQL must see ["B", "A"] and ["A", "B"] as one value)."""
+    choices in any order (the stored counts must see ["B", "A"] and ["A", "B"] as one
+    value); then after a third of the answers change, as stored by refresh_tasks."""
     rng = random.Random(seed)
     project = factories.project(title="multi")
     update_project(project, MULTI)
@@ -444,14 +516,7 @@ def test_alpha_in_sql_matches_the_krippendorff_package(app, seed):
             if rng.random() < 0.9:
                 chosen = rng.choice(sets)
                 row_topics[coder] = "|".join(sorted(chosen))
-                result.append(
-                    {
-                        "from_name": "topics",
-                        "to_name": "text",
-                        "type": "choices",
-                        "value": {"choices": list(chosen)},
-                    }
-                )
+                result.append(topic_item(chosen))
             if rng.random() < 0.8:
                 mood = rng.choice(["Happy", "Sad"])
                 row_moods[coder] = mood
@@ -478,6 +543,30 @@ def test_alpha_in_sql_matches_the_krippendorff_package(app, seed):
     assert by_control["topics"].alpha == pytest.approx(expected(topics))
     assert by_control["mood"].alpha == pytest.approx(expected(moods))
     assert by_control["topics"].multiple and not by_control["mood"].multiple
+
+    stored = db.session.scalars(select(Annotation).where(Annotation.project_id == project.id))
+    for annotation in stored.all():
+        if rng.random() < 0.33:
+            chosen = rng.choice(sets)
+            topics[int(annotation.task.data["text"][1:])][annotation.completed_by.email] = "|".join(
+                sorted(chosen)
+            )
+            others = [item for item in annotation.result if item["from_name"] != "topics"]
+            annotation.result = [*others, topic_item(chosen)]
+    refresh_tasks(project, db.session.scalars(select(Task.id)).all())
+    db.session.commit()
+    by_control = {a.control: a for a in choice_alpha(project)}
+    assert by_control["topics"].alpha == pytest.approx(expected(topics))
+    assert by_control["mood"].alpha == pytest.approx(expected(moods))
+
+
+def topic_item(chosen):
+    return {
+        "from_name": "topics",
+        "to_name": "text",
+        "type": "choices",
+        "value": {"choices": list(chosen)},
+    }
 
 
 def test_sql_histogram_uses_the_same_buckets(small):

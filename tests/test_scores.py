@@ -5,14 +5,21 @@ from __future__ import annotations
 import math
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.labeling.presets import NAMED_ENTITIES, TEXT_CLASSIFICATION
-from reviewapp.models import AgreementPair, Annotation, GtScore, Prediction, Task
+from reviewapp.models import AgreementPair, Annotation, ChoiceCount, GtScore, Prediction, Task
 from reviewapp.services.bulk import ACTIONS, BulkRequest
-from reviewapp.services.scores import StoredAnnotation, recompute_scores, score_task, write_scores
+from reviewapp.services.scores import (
+    StoredAnnotation,
+    choice_counts,
+    choice_value,
+    recompute_scores,
+    score_task,
+    write_scores,
+)
 from reviewapp.services.task_state import refresh_tasks
 from tests import factories
 from tests.test_import_export import span
@@ -62,6 +69,53 @@ def test_score_task_span_iou_by_hand():
     assert scores.pairs == [(0, 1, pytest.approx(0.25))]
     # At threshold 0.5 the IoU of 0.5 is not above it: nothing matches, score 0.
     assert score_task(NER, 0.5, [StoredAnnotation(a), StoredAnnotation(b)], []).agreement == 0.0
+
+
+def topics(*choices):
+    return [
+        {"from_name": "topics", "to_name": "text", "type": "choices", "value": {"choices": [c]}}
+        for c in choices
+    ]
+
+
+def test_choice_counts_by_hand():
+    # sentiment: Positive, Positive, Negative, and a skipped Positive that is left out.
+    # topics (multiple): {A, B} in the first two (as two items, in either order), {A} in
+    # the third; the fourth answers nothing.
+    results = [
+        factories.choice("Positive") + topics("A", "B"),
+        factories.choice("Positive") + topics("B", "A")[:1] + topics("A"),
+        factories.choice("Negative") + topics("A"),
+        [],
+    ]
+    annotations = [StoredAnnotation(r) for r in results] + [ann("Positive", skipped=True)]
+    scores = score_task(TEXT, 0.5, annotations, [])
+    # Units: sentiment has 3 values (2 Positive, 1 Negative); topics has 3 values:
+    # {A, B} twice (the order of the items and choices does not matter) and {A} once.
+    assert scores.choices == [
+        ("sentiment", '["Negative"]', 1, 3),
+        ("sentiment", '["Positive"]', 2, 3),
+        ("topics", '["A", "B"]', 2, 3),
+        ("topics", '["A"]', 1, 3),
+    ]
+    # A control answered once is no unit of alpha: no rows.
+    assert choice_counts([factories.choice("Positive"), []]) == []
+    assert scores.choice_rows(7, 70)[0] == {
+        "task_id": 70,
+        "control": "sentiment",
+        "value": '["Negative"]',
+        "project_id": 7,
+        "count": 1,
+        "unit_size": 3,
+    }
+
+
+def test_long_choice_values_are_stored_as_their_digest():
+    many = frozenset(f"choice number {k:03d}" for k in range(20))
+    key = choice_value(many)
+    assert key.startswith("sha256:") and len(key) == 71
+    assert key == choice_value(frozenset(sorted(many, reverse=True)))
+    assert choice_value(frozenset({"Ünïcode"})) == '["Ünïcode"]'
 
 
 def test_rows_carry_ids_users_and_order_pairs_by_annotation_id():
@@ -119,6 +173,14 @@ def gt_of(task_id):
     ).all()
 
 
+def choices_of(task_id):
+    return db.session.execute(
+        select(ChoiceCount.value, ChoiceCount.count, ChoiceCount.unit_size)
+        .where(ChoiceCount.task_id == task_id)
+        .order_by(ChoiceCount.value)
+    ).all()
+
+
 def assert_consistent(project):
     """Every task's agreement is the mean of its stored pair scores (None without pairs)."""
     stored = dict(
@@ -169,6 +231,10 @@ def test_import_task_agreement_for_0_1_2_and_4_annotations(app):
     assert [s for *_, s in pairs_of(tasks["four"].id)] == [1.0, 1.0, 0.0, 1.0, 0.0, 0.0]
     assert tasks["four"].agreement == pytest.approx(3 / 6)
     assert_consistent(project)
+    # The units of alpha: none below two answers; four: 3 Positive and 1 Negative.
+    assert choices_of(tasks["none"].id) == choices_of(tasks["one"].id) == []
+    assert choices_of(tasks["two"].id) == [('["Negative"]', 1, 2), ('["Positive"]', 1, 2)]
+    assert choices_of(tasks["four"].id) == [('["Negative"]', 1, 4), ('["Positive"]', 3, 4)]
 
 
 def test_import_stores_ground_truth_scores_with_users_and_model_versions(app):
@@ -273,18 +339,22 @@ def test_refresh_after_an_annotation_changes(scored):
     assert [s for *_, s in pairs_of(task_id)] == [1.0, 1.0, 1.0]
     assert db.session.get(Task, task_id).agreement == 1.0
     assert [s for *_, s in gt_of(task_id)] == [1.0, 1.0, 0.0]  # bob, carol, prediction
+    assert choices_of(task_id) == [('["Positive"]', 3, 3)]
 
 
 def test_refresh_after_an_annotation_is_skipped_or_deleted(scored):
     task_id = scored.task_id
+    assert choices_of(task_id) == [('["Negative"]', 1, 3), ('["Positive"]', 2, 3)]
     scored.by["carol"].was_cancelled = True
     refresh_tasks(scored, [task_id])
     db.session.commit()
     assert len(pairs_of(task_id)) == 1 and db.session.get(Task, task_id).agreement == 1.0
+    assert choices_of(task_id) == [('["Positive"]', 2, 2)]
     db.session.delete(db.session.get(Annotation, scored.by["bob"].id))
     refresh_tasks(scored, [task_id])
     db.session.commit()
     assert pairs_of(task_id) == [] and db.session.get(Task, task_id).agreement is None
+    assert choices_of(task_id) == []  # one answer left: no unit
     assert [(m, s) for _, m, s in gt_of(task_id)] == [("m", 0.0)]  # only the prediction left
 
 
@@ -336,12 +406,20 @@ def test_assign_ground_truth_bulk_action_writes_scores(app):
 
 
 def test_write_scores_returns_agreements_and_replaces_rows(scored):
-    before = pairs_of(scored.task_id), gt_of(scored.task_id)
+    before = pairs_of(scored.task_id), gt_of(scored.task_id), choices_of(scored.task_id)
     agreements = write_scores(scored, [scored.task_id])
     db.session.commit()
     assert agreements == {scored.task_id: pytest.approx(1 / 3)}
-    assert (pairs_of(scored.task_id), gt_of(scored.task_id)) == before
+    assert (pairs_of(scored.task_id), gt_of(scored.task_id), choices_of(scored.task_id)) == before
     assert db.session.scalar(select(func.count(AgreementPair.id))) == 3
+    assert db.session.scalar(select(func.count()).select_from(ChoiceCount)) == 2
+
+
+def test_recompute_scores_restores_choice_counts(scored):
+    db.session.execute(delete(ChoiceCount))
+    db.session.commit()
+    recompute_scores(scored)
+    assert choices_of(scored.task_id) == [('["Negative"]', 1, 3), ('["Positive"]', 2, 3)]
 
 
 def test_recompute_scores_after_a_threshold_change(app):

@@ -14,6 +14,7 @@ from sqlalchemy import Select, delete, func, insert, literal, select, update
 from reviewapp.extensions import db
 from reviewapp.models import (
     Annotation,
+    GtScore,
     Membership,
     Prediction,
     Project,
@@ -23,6 +24,7 @@ from reviewapp.models import (
     User,
     utcnow,
 )
+from reviewapp.services.scores import delete_scores
 from reviewapp.services.task_state import refresh_tasks
 
 CHUNK = 5000
@@ -169,9 +171,11 @@ def assign_ground_truth(request: BulkRequest) -> str:
 
 
 def delete_ground_truth(request: BulkRequest) -> str:
-    """Clear the ground-truth flag on the selected tasks; the annotations stay."""
+    """Clear the ground-truth flag on the selected tasks, and so their scores against ground
+    truth; the annotations stay."""
     cleared = 0
     for chunk in chunks(request.task_ids):
+        db.session.execute(delete(GtScore).where(GtScore.task_id.in_(chunk)))
         cleared += db.session.execute(
             update(Task)
             .where(Task.id.in_(chunk), Task.has_ground_truth.is_(True))
@@ -209,6 +213,7 @@ def delete_annotations(request: BulkRequest) -> str:
     """Delete every annotation (and so its reviews) of the selected tasks."""
     deleted = 0
     for chunk in chunks(request.task_ids):
+        delete_scores(chunk)  # prediction scores against a deleted ground truth too
         deleted += db.session.execute(
             delete(Annotation).where(Annotation.task_id.in_(chunk))
         ).rowcount

@@ -338,7 +338,7 @@ class _Importer:
     def store(self, tasks: list[dict]) -> None:
         """Insert a chunk of parsed tasks with their annotations, predictions, label index
         and stored scores; each task is scored once, before insert, for its agreement
-        column and its AgreementPair/GtScore rows."""
+        column and its AgreementPair/GtScore/ChoiceCount rows."""
         project_id = self.project.id
         rows, summaries, scored = [], [], []
         for t in tasks:
@@ -389,6 +389,7 @@ class _Importer:
         insert_plain_rows(TaskLabel.__table__, labels)
         pair_rows: list[dict] = []
         gt_rows: list[dict] = []
+        choice_rows: list[dict] = []
         a_next = p_next = 0
         for task_id, t, scores in zip(ids, tasks, scored, strict=True):
             a_end, p_end = a_next + len(t["annotations"]), p_next + len(t["predictions"])
@@ -411,8 +412,9 @@ class _Importer:
                 )
                 pair_rows += pairs
                 gt_rows += gt
+            choice_rows += scores.choice_rows(project_id, task_id)
             a_next, p_next = a_end, p_end
-        insert_scores(pair_rows, gt_rows)
+        insert_scores(pair_rows, gt_rows, choice_rows)
         self.summary.task_count += len(tasks)
         self.summary.annotation_count += len(annotations)
         self.summary.skipped_annotation_count += sum(a["was_cancelled"] for a in annotations)

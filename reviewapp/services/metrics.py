@@ -1,14 +1,17 @@
 """The project dashboard's numbers, as SQL aggregates over stored rows.
 
-`project_metrics` runs a fixed number of aggregate queries whatever the project's size
-(no per-row queries) and returns the plain dataclasses of `metrics_core`, whose
-docstrings state each definition. The HTML dashboard, its CSV downloads and the JSON API
-all read that one result, so they cannot disagree.
+`project_metrics` runs a bounded number of aggregate queries whatever the project's size
+(no per-row queries; a few per annotator) and returns the plain dataclasses of
+`metrics_core`, whose docstrings state each definition. The HTML dashboard, its CSV
+downloads and the JSON API all read that one result, so they cannot disagree.
 
-Pair and ground-truth scores come from the AgreementPair and GtScore rows that
-`services.scores` keeps current; task counts from the Task table's denormalised columns;
-per-annotator counts from the Annotation rows. Medians are computed in Python from a
-(value, count) table that the database groups, as SQLite has no median.
+Pair and ground-truth scores come from the AgreementPair and GtScore rows, and alpha from
+the ChoiceCount rows, that `services.scores` keeps current; task counts from the Task
+table's denormalised columns; per-annotator counts from the Annotation rows. The queries
+over the project's tasks, annotations, pair scores and alpha units each read a covering
+index in order (see the indexes in models), so they cost a scan of index entries, never
+of table rows or their JSON. Median lead times are read at their positions from an index
+in lead-time order, as SQLite has no median.
 """
 
 from __future__ import annotations
@@ -16,15 +19,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, select, text
+from sqlalchemy import exists, false, func, literal_column, select, true, union_all
+from sqlalchemy.orm import aliased
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.labeling.agreement import score
-from reviewapp.labeling.config import Control
 from reviewapp.models import (
     AgreementPair,
     Annotation,
+    ChoiceCount,
     GtScore,
     Prediction,
     Project,
@@ -33,8 +37,6 @@ from reviewapp.models import (
     User,
 )
 from reviewapp.services.metrics_core import (
-    BUCKET_EPSILON,
-    BUCKETS,
     AlphaRow,
     AnnotatorRow,
     Histogram,
@@ -44,13 +46,13 @@ from reviewapp.services.metrics_core import (
     Rater,
     ReviewerRow,
     Summary,
-    alpha_from_counts,
+    alpha_row,
+    bucket_bounds,
     build_matrix,
     histogram,
     mean,
     median,
-    median_of_counts,
-    raw_agreement,
+    middle_positions,
     review_gaps,
     sort_annotators,
 )
@@ -58,8 +60,6 @@ from reviewapp.services.metrics_core import (
 # Model versions in the agreement matrix are scored on the fly on at most this many of the
 # latest tasks that have both predictions and annotations.
 MODEL_SAMPLE_TASKS = 1000
-# Choices per SQL bitmask column in the alpha query (a signed 64-bit integer).
-MASK_BITS = 62
 
 
 def project_metrics(
@@ -97,16 +97,26 @@ def _summary(
 ) -> Summary:
     """Task counts from the Task table; annotation and review counts are the totals of the
     annotator rows, so the summary always equals the table's column sums."""
-    tasks, annotated, full, gt = db.session.execute(
+
+    def tasks(*conditions):
+        # One count per index range, rather than one scan of the task rows.
+        return (
+            select(func.count())
+            .select_from(Task)
+            .where(Task.project_id == project.id, *conditions)
+            .scalar_subquery()
+        )
+
+    all_tasks, annotated, full, gt = db.session.execute(
         select(
-            func.count(Task.id),
-            func.count(Task.id).filter(Task.annotation_count > 0),
-            func.count(Task.id).filter(Task.annotation_count >= max(project.overlap, 1)),
-            func.count(Task.id).filter(Task.has_ground_truth.is_(True)),
-        ).where(Task.project_id == project.id)
+            tasks(),
+            tasks(Task.annotation_count > 0),
+            tasks(Task.annotation_count >= max(project.overlap, 1)),
+            tasks(Task.has_ground_truth == true()),
+        )
     ).one()
     return Summary(
-        tasks=tasks,
+        tasks=all_tasks,
         annotated_tasks=annotated,
         fully_annotated_tasks=full,
         overlap=project.overlap,
@@ -125,26 +135,31 @@ def _summary(
 
 
 def _agreement_stats(project: Project) -> tuple[Histogram, float | None, int, int]:
-    """One pass over the (project, agreement) index: per histogram bucket the tasks, the
-    sum of their agreement and how many are below the low-agreement threshold."""
-    bucket = case(
-        *[(Task.agreement >= k / BUCKETS - BUCKET_EPSILON, k) for k in range(BUCKETS - 1, 0, -1)],
-        else_=0,
-    ).label("bucket")
+    """Per histogram bucket the tasks and the sum of their agreement, and the tasks below
+    the low-agreement threshold: each a count over one range of the (project, agreement)
+    index."""
+    ranges = []
+    for k, low, high in bucket_bounds():
+        bounds = [Task.agreement >= low] if low is not None else []
+        if high is not None:
+            bounds.append(Task.agreement < high)
+        ranges.append((literal_column(str(k)), bounds))
+    ranges.append((literal_column("-1"), [Task.agreement < project.low_agreement_threshold]))
     rows = db.session.execute(
-        select(
-            bucket,
-            func.count(Task.id),
-            func.sum(Task.agreement),
-            func.count(Task.id).filter(Task.agreement < project.low_agreement_threshold),
+        union_all(
+            *[
+                select(k, func.count(), func.sum(Task.agreement)).where(
+                    Task.project_id == project.id, Task.agreement.is_not(None), *bounds
+                )
+                for k, bounds in ranges
+            ]
         )
-        .where(Task.project_id == project.id, Task.agreement.is_not(None))
-        .group_by(bucket)
     ).all()
-    counts = {int(k): n for k, n, _, _ in rows}
+    counts = {int(k): n for k, n, _ in rows if k >= 0}
     n = sum(counts.values())
-    total = sum(float(s) for _, _, s, _ in rows) if rows else None
-    return histogram(counts), total, n, sum(low for *_, low in rows)
+    total = sum(float(s) for k, _, s in rows if k >= 0 and s is not None) if n else None
+    low = next(n for k, n, _ in rows if k < 0)
+    return histogram(counts), total, n, low
 
 
 def _pair_totals(project_id: int) -> dict[tuple[int, int], tuple[float, int]]:
@@ -154,7 +169,7 @@ def _pair_totals(project_id: int) -> dict[tuple[int, int], tuple[float, int]]:
             AgreementPair.user_a_id,
             AgreementPair.user_b_id,
             func.sum(AgreementPair.score),
-            func.count(AgreementPair.id),
+            func.count(),
         )
         .where(AgreementPair.project_id == project_id)
         .group_by(AgreementPair.user_a_id, AgreementPair.user_b_id)
@@ -167,68 +182,64 @@ def _sums(statement) -> dict:
     return {key: (float(total or 0), n) for key, total, n in db.session.execute(statement)}
 
 
-def _gt_filter(project_id: int):
-    # Stored scores of a task whose ground truth was removed without a refresh (the bulk
-    # "delete ground truth" clears flags only) must not count.
-    return and_(
-        GtScore.project_id == project_id,
-        exists().where(Task.id == GtScore.task_id, Task.has_ground_truth.is_(True)),
-    )
-
-
 def _annotators(
     project_id: int, pair_totals: dict[tuple[int, int], tuple[float, int]]
 ) -> list[AnnotatorRow]:
     """Every user with an annotation in the project (members or not), unsorted.
 
-    Counts, last activity and lead times come from one scan grouped by (annotator, lead
-    time): summing the groups gives the counts, and the groups' non-skipped counts are
-    the (value, count) table the median lead time is taken from.
+    Counts come from one scan grouped by (annotator, skipped, verdict), each group with its
+    latest created_at; median lead times from `_median_lead_times`.
     """
-    done = Annotation.was_cancelled.is_(False)
+    latest = aliased(Annotation)
+    last_created = (
+        select(func.max(latest.created_at))
+        .where(
+            latest.project_id == project_id,
+            latest.completed_by_id == Annotation.completed_by_id,
+            latest.was_cancelled == Annotation.was_cancelled,
+            latest.review_status == Annotation.review_status,
+        )
+        .scalar_subquery()
+    )
     groups = db.session.execute(
         select(
             Annotation.completed_by_id,
-            Annotation.lead_time,
-            func.count(Annotation.id).filter(done),
-            func.count(Annotation.id).filter(Annotation.was_cancelled.is_(True)),
-            *[
-                func.count(Annotation.id).filter(done, Annotation.review_status == status)
-                for status in ("accepted", "fixed", "rejected", "pending")
-            ],
-            func.max(Annotation.created_at),
+            Annotation.was_cancelled,
+            Annotation.review_status,
+            func.count(),
+            last_created,
         )
         .where(Annotation.project_id == project_id)
-        .group_by(Annotation.completed_by_id, Annotation.lead_time)
+        .group_by(Annotation.completed_by_id, Annotation.was_cancelled, Annotation.review_status)
     ).all()
     if not groups:
         return []
-    counts: dict[int, list[int]] = defaultdict(lambda: [0] * 6)
+    statuses = ("accepted", "fixed", "rejected", "pending")
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(statuses, 0))
+    done: dict[int, int] = defaultdict(int)
+    skipped: dict[int, int] = defaultdict(int)
     last: dict[int, datetime] = {}
-    lead_times: dict[int, list[tuple[float, int]]] = defaultdict(list)
-    for uid, lead_time, *numbers, latest in groups:
-        counts[uid] = [a + b for a, b in zip(counts[uid], numbers, strict=True)]
-        if uid not in last or latest > last[uid]:
-            last[uid] = latest
-        if lead_time is not None and numbers[0]:
-            lead_times[uid].append((float(lead_time), numbers[0]))
+    for uid, cancelled, status, n, latest_at in groups:
+        if cancelled:
+            skipped[uid] += n
+        else:
+            done[uid] += n
+            counts[uid][status] += n
+        if uid not in last or latest_at > last[uid]:
+            last[uid] = latest_at
     people = {
         uid: (email, name)
         for uid, email, name in db.session.execute(
-            select(User.id, User.email, User.name).where(User.id.in_(list(counts)))
+            select(User.id, User.email, User.name).where(User.id.in_(list(last)))
         )
     }
     gt = _sums(
-        select(GtScore.user_id, func.sum(GtScore.score), func.count(GtScore.id))
-        .where(_gt_filter(project_id), GtScore.annotation_id.is_not(None))
+        select(GtScore.user_id, func.sum(GtScore.score), func.count())
+        .where(GtScore.project_id == project_id, GtScore.annotation_id.is_not(None))
         .group_by(GtScore.user_id)
     )
-    fixes = _sums(
-        select(Annotation.completed_by_id, func.sum(Review.fix_size), func.count(Review.fix_size))
-        .join(Annotation, Annotation.id == Review.annotation_id)
-        .where(Annotation.project_id == project_id, Review.verdict == "fixed")
-        .group_by(Annotation.completed_by_id)
-    )
+    fixes = _fix_sizes(project_id)
+    lead_times = _median_lead_times(project_id, done)
     agreement: dict[int, list] = defaultdict(lambda: [0.0, 0])
     for (a, b), (total, n) in pair_totals.items():
         if a != b:
@@ -236,35 +247,88 @@ def _annotators(
                 agreement[uid][0] += total
                 agreement[uid][1] += n
     rows = []
-    for uid, (done_n, skipped, accepted, fixed, rejected, pending) in counts.items():
+    for uid in last:
         email, name = people[uid]
         pair_sum, pair_n = agreement.get(uid, (0.0, 0))
         gt_sum, gt_n = gt.get(uid, (0.0, 0))
         fix_sum, fix_n = fixes.get(uid, (0.0, 0))
-        lead = lead_times.get(uid, [])
+        lead_time, lead_n = lead_times.get(uid, (None, 0))
         rows.append(
             AnnotatorRow(
                 id=uid,
                 email=email,
                 name=name or "",
-                annotations=done_n,
-                skipped=skipped,
-                accepted=accepted,
-                fixed=fixed,
-                rejected=rejected,
-                pending=pending,
+                annotations=done[uid],
+                skipped=skipped[uid],
+                accepted=counts[uid]["accepted"],
+                fixed=counts[uid]["fixed"],
+                rejected=counts[uid]["rejected"],
+                pending=counts[uid]["pending"],
                 agreement=mean(pair_sum, pair_n),
                 agreement_n=pair_n,
                 gt_accuracy=mean(gt_sum, gt_n),
                 gt_n=gt_n,
                 mean_fix_size=mean(fix_sum, fix_n),
                 fix_n=fix_n,
-                median_lead_time=median_of_counts(lead),
-                lead_time_n=sum(n for _, n in lead),
+                median_lead_time=lead_time,
+                lead_time_n=lead_n,
                 last_active=last[uid],
             )
         )
     return rows
+
+
+def _median_lead_times(
+    project_id: int, done: dict[int, int]
+) -> dict[int, tuple[float | None, int]]:
+    """(median lead time, n) of each annotator's non-skipped annotations with a lead time,
+    given their non-skipped counts: the annotations without one are counted, then the
+    middle value(s) read at their offset in the (annotator, lead time) index."""
+    medians = {}
+    for uid, count in done.items():
+        # Equalities only (not IS), so PostgreSQL too reads the index in lead-time order.
+        theirs = (
+            Annotation.project_id == project_id,
+            Annotation.completed_by_id == uid,
+            Annotation.was_cancelled == false(),
+        )
+        without = db.session.scalar(
+            select(func.count())
+            .select_from(Annotation)
+            .where(*theirs, Annotation.lead_time.is_(None))
+        )
+        n = count - without
+        positions = middle_positions(n)
+        values = []
+        if positions:
+            values = db.session.scalars(
+                select(Annotation.lead_time)
+                .where(*theirs, Annotation.lead_time.is_not(None))
+                .order_by(Annotation.lead_time)
+                .offset(positions[0])
+                .limit(len(positions))
+            ).all()
+        medians[uid] = (sum(values) / len(values) if values else None, n)
+    return medians
+
+
+def _fix_sizes(project_id: int) -> dict[int, tuple[float, int]]:
+    """(sum of fix sizes, Fix & Accept reviews) per author of the fixed annotation.
+
+    Reviews have no project column. Only fixes need the author, so the scan starts from
+    them and looks their annotation up, rather than from every annotation of the project.
+    """
+    author = (
+        select(Annotation.completed_by_id)
+        .where(Annotation.id == Review.annotation_id, Annotation.project_id == project_id)
+        .scalar_subquery()
+    )
+    fixes = select(author.label("uid"), Review.fix_size).where(Review.verdict == "fixed").subquery()
+    return _sums(
+        select(fixes.c.uid, func.sum(fixes.c.fix_size), func.count(fixes.c.fix_size))
+        .where(fixes.c.uid.is_not(None))
+        .group_by(fixes.c.uid)
+    )
 
 
 def _matrix(
@@ -353,8 +417,8 @@ def _models(project_id: int) -> list[ModelRow]:
         ).all()
     )
     gt = _sums(
-        select(GtScore.model_version, func.sum(GtScore.score), func.count(GtScore.id))
-        .where(_gt_filter(project_id), GtScore.prediction_id.is_not(None))
+        select(GtScore.model_version, func.sum(GtScore.score), func.count())
+        .where(GtScore.project_id == project_id, GtScore.prediction_id.is_not(None))
         .group_by(GtScore.model_version)
     )
     rows = []
@@ -365,52 +429,41 @@ def _models(project_id: int) -> list[ModelRow]:
 
 
 def _reviewers(project_id: int) -> list[ReviewerRow]:
-    """Everyone who gave a verdict on an annotation of the project, by name."""
-    in_project = and_(Annotation.id == Review.annotation_id, Annotation.project_id == project_id)
-    counts = db.session.execute(
-        select(
-            Review.reviewer_id,
-            func.count(Review.id),
-            *[
-                func.count(Review.id).filter(Review.verdict == verdict)
-                for verdict in ("accepted", "fixed", "rejected")
-            ],
-            func.max(Review.created_at),
-        )
-        .join(Annotation, in_project)
-        .group_by(Review.reviewer_id)
-    ).all()
-    if not counts:
-        return []
-    times: dict[int, list] = defaultdict(list)
-    for uid, at in db.session.execute(
-        select(Review.reviewer_id, Review.created_at)
-        .join(Annotation, in_project)
+    """Everyone who gave a verdict on an annotation of the project, by name: counts, last
+    review and gaps from one pass over their reviews in time order."""
+    reviews: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+    for uid, verdict, at in db.session.execute(
+        select(Review.reviewer_id, Review.verdict, Review.created_at)
+        .join(Annotation, Annotation.id == Review.annotation_id)
+        .where(Annotation.project_id == project_id)
         .order_by(Review.reviewer_id, Review.created_at, Review.id)
     ):
-        times[uid].append(at)
+        reviews[uid].append((verdict, at))
+    if not reviews:
+        return []
     people = {
         uid: (email, name)
         for uid, email, name in db.session.execute(
-            select(User.id, User.email, User.name).where(User.id.in_([r[0] for r in counts]))
+            select(User.id, User.email, User.name).where(User.id.in_(list(reviews)))
         )
     }
     rows = []
-    for uid, reviews, accepted, fixed, rejected, last in counts:
-        gaps = review_gaps(times[uid])
+    for uid, theirs in reviews.items():
+        verdicts = [verdict for verdict, _ in theirs]
+        gaps = review_gaps([at for _, at in theirs])
         email, name = people[uid]
         rows.append(
             ReviewerRow(
                 uid,
                 email,
                 name or "",
-                reviews,
-                accepted,
-                fixed,
-                rejected,
+                len(theirs),
+                verdicts.count("accepted"),
+                verdicts.count("fixed"),
+                verdicts.count("rejected"),
                 median(gaps),
                 len(gaps),
-                last,
+                theirs[-1][1],
             )
         )
     return sorted(rows, key=lambda r: r.label.lower())
@@ -418,101 +471,30 @@ def _reviewers(project_id: int) -> list[ReviewerRow]:
 
 def choice_alpha(project: Project, config: LabelConfig | None = None) -> list[AlphaRow]:
     """Krippendorff's alpha (nominal) and raw agreement of each Choices control, in config
-    order (see metrics_core.AlphaRow), from one aggregate query per control.
+    order (see metrics_core.AlphaRow and alpha_row), from one aggregate query.
 
-    The database reads each non-skipped annotation's answer out of its JSON result (see
-    `_answers_sql`), counts equal answers per task and sums the alpha terms, so only one
-    row per distinct answer comes back.
+    The units are the ChoiceCount rows `services.scores` stores with each task's scores;
+    the database counts the units alike in (unit size, value, count), so only one row per
+    such group comes back.
     """
     config = config or parse_label_config(project.label_config)
-    return [
-        _alpha_row(project.id, control)
-        for control in config.controls.values()
-        if control.tag == "Choices"
-    ]
-
-
-def _answers_sql(control: Control, params: dict) -> tuple[str, list[str], str]:
-    """SQL of (task_id, m0[, m1...]): one row per non-skipped annotation answering the
-    control, its value in the m columns; with the m column names and the condition for
-    "answered".
-
-    A single choice's value is the choice itself (validated: one item, one choice). A
-    multiple choice's value is its set of choices as bitmasks, one bit per choice of the
-    config in config order (62 per column), so equal sets are equal whatever their order.
-    """
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        items = "FROM annotation AS a CROSS JOIN LATERAL json_array_elements(a.result) AS item"
-        from_name = "item.value ->> 'from_name'"
-    else:
-        items = "FROM annotation AS a, json_each(a.result) AS item"
-        from_name = "json_extract(item.value, '$.from_name')"
-    where = f"WHERE {from_name} = :control AND a.project_id = :project_id AND NOT a.was_cancelled"
-    if not control.multiple:
-        first = (
-            "item.value -> 'value' -> 'choices' ->> 0"
-            if postgres
-            else "json_extract(item.value, '$.value.choices[0]')"
+    controls = [c for c in config.controls.values() if c.tag == "Choices"]
+    if not controls:
+        return []
+    groups: dict[str, list[tuple[int, str, int, int]]] = defaultdict(list)
+    for control, size, value, count, units in db.session.execute(
+        select(
+            ChoiceCount.control,
+            ChoiceCount.unit_size,
+            ChoiceCount.value,
+            ChoiceCount.count,
+            func.count(),
         )
-        return (
-            f"SELECT a.task_id AS task_id, {first} AS m0 {items} {where}",
-            ["m0"],
-            "m0 IS NOT NULL",
+        .where(
+            ChoiceCount.project_id == project.id,
+            ChoiceCount.control.in_([c.name for c in controls]),
         )
-    masks = []
-    for start in range(0, max(len(control.labels), 1), MASK_BITS):
-        whens = []
-        for bit, label in enumerate(control.labels[start : start + MASK_BITS]):
-            params[f"c{start + bit}"] = label
-            whens.append(f"WHEN :c{start + bit} THEN {1 << bit}")
-        cases = f"CASE ch.value {' '.join(whens)} END" if whens else "NULL"
-        masks.append(f"COALESCE(SUM(DISTINCT {cases}), 0) AS m{len(masks)}")
-    choices = (
-        "CROSS JOIN LATERAL json_array_elements_text(item.value -> 'value' -> 'choices') AS ch"
-        if postgres
-        else ", json_each(item.value, '$.value.choices') AS ch"
-    )
-    names = [f"m{k}" for k in range(len(masks))]
-    sql = (
-        f"SELECT a.task_id AS task_id, {', '.join(masks)} {items} {choices} {where}"
-        " GROUP BY a.id, a.task_id"
-    )
-    return sql, names, " OR ".join(f"{m} <> 0" for m in names)
-
-
-def _alpha_row(project_id: int, control: Control) -> AlphaRow:
-    params: dict = {"project_id": project_id, "control": control.name}
-    values, names, present = _answers_sql(control, params)
-    sql = f"""
-        WITH v AS ({values}),
-        u AS (
-            SELECT task_id, {", ".join(names)}, COUNT(*) AS k FROM v
-            WHERE {present}
-            GROUP BY task_id, {", ".join(names)}
-        ),
-        t AS (
-            SELECT task_id, SUM(k) AS m, SUM(k * k) AS sq FROM u
-            GROUP BY task_id HAVING SUM(k) >= 2
-        ),
-        o AS (
-            SELECT SUM((m * m - sq) * 1.0 / (m - 1)) AS observed, SUM(m) AS n,
-                   COUNT(*) AS units, SUM(sq - m) AS agreeing, SUM(m * m - m) AS pairs
-            FROM t
-        )
-        SELECT SUM(u.k), MAX(o.observed), MAX(o.n), MAX(o.units), MAX(o.agreeing), MAX(o.pairs)
-        FROM u JOIN t ON t.task_id = u.task_id CROSS JOIN o
-        GROUP BY {", ".join(f"u.{m}" for m in names)}
-    """
-    rows = db.session.execute(text(sql), params).all()
-    if not rows:
-        return AlphaRow(control.name, control.multiple, None, None, 0, 0)
-    _, observed, n, units, agreeing, pairs = rows[0]
-    return AlphaRow(
-        control=control.name,
-        multiple=control.multiple,
-        alpha=alpha_from_counts(float(observed), int(n), [int(r[0]) for r in rows]),
-        raw_agreement=raw_agreement(float(agreeing), float(pairs)),
-        units=int(units),
-        values=int(n),
-    )
+        .group_by(ChoiceCount.control, ChoiceCount.unit_size, ChoiceCount.value, ChoiceCount.count)
+    ):
+        groups[control].append((size, value, count, units))
+    return [alpha_row(c.name, c.multiple, groups[c.name]) for c in controls]

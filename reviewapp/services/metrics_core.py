@@ -257,6 +257,14 @@ def median(values: Sequence[float]) -> float | None:
     return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def middle_positions(n: int) -> tuple[int, ...]:
+    """The 0-based positions, in sorted order, of the value(s) whose mean is the median of n
+    values: the middle one, or the two middle ones for an even n; none for n = 0."""
+    if n == 0:
+        return ()
+    return (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
+
+
 def median_of_counts(counts: Iterable[tuple[float, int]]) -> float | None:
     """The median of values given as (value, how many times) pairs, exactly as `median` of
     the expanded list."""
@@ -292,6 +300,16 @@ def bucket_of(agreement: float) -> int:
     return max(k for k in range(BUCKETS) if k == 0 or agreement >= k / BUCKETS - BUCKET_EPSILON)
 
 
+def bucket_bounds() -> list[tuple[int, float | None, float | None]]:
+    """``(k, low, high)`` of each histogram bucket: bucket k holds the agreements with
+    ``low <= agreement < high`` (None: unbounded), the same as `bucket_of`."""
+    edges = [k / BUCKETS - BUCKET_EPSILON for k in range(BUCKETS)]
+    return [
+        (k, edges[k] if k else None, edges[k + 1] if k + 1 < BUCKETS else None)
+        for k in range(BUCKETS)
+    ]
+
+
 def histogram(counts: Mapping[int, int]) -> Histogram:
     """The 10 buckets from {bucket index: tasks}."""
     return Histogram(
@@ -321,6 +339,46 @@ def alpha_from_counts(observed: float, n: int, totals: Iterable[int]) -> float |
 def raw_agreement(agreeing_pairs: float, pairs: float) -> float | None:
     """Share of equal pairs of values within units; None without pairs."""
     return agreeing_pairs / pairs if pairs else None
+
+
+def alpha_row(
+    control: str, multiple: bool, groups: Iterable[tuple[int, object, int, int]]
+) -> AlphaRow:
+    """Alpha and raw agreement of a control from its pairable units in groups
+    ``(m, c, k, units)``: ``units`` units of m values in which k values are c.
+
+    With ``n_uc = k`` and ``m_u = m``, the sums of `alpha_from_counts` are::
+
+        n = sum k * units            n_c = sum over groups of c of k * units
+        observed = sum_m (sum k * (m - k) * units) / (m - 1)
+        (as m**2 - sum_c n_uc**2 = sum_c n_uc * (m - n_uc))
+        equal pairs = sum k * (k - 1) * units, pairs = sum k * (m - 1) * units
+
+    and the number of units is ``sum_m (sum k * units) / m``, as a unit's k add up to m.
+    Each sum over one m is an integer, so only one division per unit size is inexact.
+    """
+    totals: dict[object, int] = {}
+    values_by_size: dict[int, int] = {}
+    disagreeing_by_size: dict[int, int] = {}
+    agreeing = pairs = 0
+    for m, value, k, units in groups:
+        if m < 2:  # not pairable
+            continue
+        totals[value] = totals.get(value, 0) + k * units
+        values_by_size[m] = values_by_size.get(m, 0) + k * units
+        disagreeing_by_size[m] = disagreeing_by_size.get(m, 0) + k * (m - k) * units
+        agreeing += k * (k - 1) * units
+        pairs += k * (m - 1) * units
+    n = sum(totals.values())
+    observed = sum(d / (m - 1) for m, d in disagreeing_by_size.items())
+    return AlphaRow(
+        control=control,
+        multiple=multiple,
+        alpha=alpha_from_counts(observed, n, totals.values()),
+        raw_agreement=raw_agreement(agreeing, pairs),
+        units=sum(values // m for m, values in values_by_size.items()),
+        values=n,
+    )
 
 
 def build_matrix(

@@ -1,5 +1,6 @@
 """The stored agreement scores of tasks: one AgreementPair row per annotation pair, one
-GtScore row per annotation or prediction compared with ground truth.
+GtScore row per annotation or prediction compared with ground truth, and the ChoiceCount
+rows Krippendorff's alpha is summed from.
 
 They are what the dashboard aggregates, so every number there is one SQL aggregate at
 render time. Definitions (DESIGN.md, "Metrics"), with ``s`` from
@@ -11,6 +12,9 @@ render time. Definitions (DESIGN.md, "Metrics"), with ``s`` from
   several), ``s(x, ground truth)`` for every other non-skipped annotation x (with its
   annotator) and every prediction x (with its model version). ``s`` is symmetric, so an
   annotation's score against a non-skipped ground truth is its pair score with it.
+- ChoiceCount: for each Choices control that two or more of the task's non-skipped
+  annotations answer, how many of them gave each value (`choice_value`), with that number
+  of answers as the unit size; so alpha sums integers instead of reading JSON.
 - Task agreement: the mean of the task's pair scores (None below two non-skipped
   annotations); ``TaskScores.agreement`` is what the task's ``agreement`` column holds.
 
@@ -21,8 +25,12 @@ stored tasks in the caller's transaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from typing import Protocol
 
 from sqlalchemy import Table, delete, select, update
@@ -30,9 +38,19 @@ from sqlalchemy import Table, delete, select, update
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.labeling.agreement import pairwise, score, task_agreement
-from reviewapp.models import AgreementPair, Annotation, GtScore, Prediction, Project, Task
+from reviewapp.models import (
+    AgreementPair,
+    Annotation,
+    ChoiceCount,
+    GtScore,
+    Prediction,
+    Project,
+    Task,
+)
 
 CHUNK = 1000
+# The longest value key stored as it is (ChoiceCount.value is a String(200)).
+VALUE_KEY_LENGTH = 200
 
 
 class ScorableAnnotation(Protocol):
@@ -57,11 +75,13 @@ class TaskScores:
     ``pairs``: ``(i, j, s(annotations[i], annotations[j]))`` for i < j, non-skipped only.
     ``annotation_gt``: ``(i, s(annotations[i], ground truth))``.
     ``prediction_gt``: ``(k, s(predictions[k], ground truth))``.
+    ``choices``: ``(control, value, count, unit size)``, see `choice_counts`.
     """
 
     pairs: list[tuple[int, int, float]]
     annotation_gt: list[tuple[int, float]]
     prediction_gt: list[tuple[int, float]]
+    choices: list[tuple[str, str, int, int]] = field(default_factory=list)
 
     @property
     def agreement(self) -> float | None:
@@ -119,6 +139,58 @@ class TaskScores:
         ]
         return pairs, gt
 
+    def choice_rows(self, project_id: int, task_id: int) -> list[dict]:
+        """The task's ChoiceCount rows."""
+        return [
+            {
+                "task_id": task_id,
+                "control": control,
+                "value": value,
+                "project_id": project_id,
+                "count": count,
+                "unit_size": size,
+            }
+            for control, value, count, size in self.choices
+        ]
+
+
+@lru_cache(maxsize=4096)
+def choice_value(choices: frozenset[str]) -> str:
+    """The stored key of one answer to a Choices control: its set of choices, sorted, as a
+    JSON list (``["Positive"]``, ``["A", "B"]``), so equal sets are equal whatever their
+    order. A key longer than VALUE_KEY_LENGTH is stored as ``sha256:`` and its hex digest:
+    alpha only asks whether two answers are equal. Cached: a project has few answers."""
+    key = json.dumps(sorted(choices), ensure_ascii=False)
+    if len(key) > VALUE_KEY_LENGTH:
+        return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key
+
+
+def choice_counts(results: Iterable[list]) -> list[tuple[str, str, int, int]]:
+    """``(control, value, count, unit size)`` from the results of a task's non-skipped
+    annotations: each answers a Choices control with the union of the choices of its
+    "choices" items for it (none picked: no answer). For each control answered at least
+    twice, ``count`` of the ``unit size`` answers have that value. Sorted; pure."""
+    answers: dict[str, dict[str, int]] = {}
+    for result in results:
+        picked: dict[str, frozenset[str]] = {}
+        for item in result:
+            if item.get("type") == "choices":
+                name = item.get("from_name")
+                chosen = frozenset((item.get("value") or {}).get("choices") or ())
+                picked[name] = picked.get(name, frozenset()) | chosen
+        for name, chosen in picked.items():
+            if chosen:
+                counts = answers.setdefault(name, {})
+                key = choice_value(chosen)
+                counts[key] = counts.get(key, 0) + 1
+    rows = []
+    for name, counts in answers.items():
+        size = sum(counts.values())
+        if size >= 2:
+            rows += [(name, value, count, size) for value, count in counts.items()]
+    return sorted(rows)
+
 
 def score_task(
     config: LabelConfig,
@@ -128,15 +200,17 @@ def score_task(
 ) -> TaskScores:
     """Score one task: every pair of non-skipped annotations, and when an annotation is
     ground truth (the first one if several), every other non-skipped annotation and every
-    prediction result against it. Skipped annotations get no score. Pure."""
+    prediction result against it; and count the answers to its Choices controls. Skipped
+    annotations get no score and no answer. Pure."""
     done = [i for i, a in enumerate(annotations) if not a.was_cancelled]
     pairs = [
         (done[i], done[j], s)
         for i, j, s in pairwise(config, [annotations[i].result for i in done], iou_threshold)
     ]
+    choices = choice_counts([annotations[i].result for i in done])
     truth = next((i for i, a in enumerate(annotations) if a.ground_truth), None)
     if truth is None:
-        return TaskScores(pairs, [], [])
+        return TaskScores(pairs, [], [], choices)
     by_pair = {(i, j): s for i, j, s in pairs}
     truth_result = annotations[truth].result
     annotation_gt = []
@@ -151,14 +225,14 @@ def score_task(
         (k, score(config, result, truth_result, iou_threshold))
         for k, result in enumerate(predictions)
     ]
-    return TaskScores(pairs, annotation_gt, prediction_gt)
+    return TaskScores(pairs, annotation_gt, prediction_gt, choices)
 
 
 def write_scores(
     project: Project, task_ids: Iterable[int], config: LabelConfig | None = None
 ) -> dict[int, float | None]:
-    """Delete and rewrite the AgreementPair and GtScore rows of these tasks from their
-    stored annotations and predictions; return each task's agreement (mean pair score).
+    """Delete and rewrite the AgreementPair, GtScore and ChoiceCount rows of these tasks from
+    their stored annotations and predictions; return each task's agreement (mean pair score).
 
     Runs in the caller's transaction (flushes, never commits) and leaves Task.agreement
     to the caller, who writes it with the task's other columns.
@@ -192,6 +266,7 @@ def write_scores(
             predictions[row.task_id].append(row)
         pair_rows: list[dict] = []
         gt_rows: list[dict] = []
+        choice_rows: list[dict] = []
         for task_id in chunk:
             rows, preds = annotations[task_id], predictions[task_id]
             scores = score_task(
@@ -209,16 +284,23 @@ def write_scores(
             )
             pair_rows += pairs
             gt_rows += gt
-        db.session.execute(delete(AgreementPair).where(AgreementPair.task_id.in_(chunk)))
-        db.session.execute(delete(GtScore).where(GtScore.task_id.in_(chunk)))
-        insert_scores(pair_rows, gt_rows)
+            choice_rows += scores.choice_rows(project.id, task_id)
+        delete_scores(chunk)
+        insert_scores(pair_rows, gt_rows, choice_rows)
     return agreements
 
 
-def insert_scores(pair_rows: list[dict], gt_rows: list[dict]) -> None:
-    """Bulk-insert AgreementPair and GtScore rows in the session's transaction."""
+def delete_scores(task_ids: Sequence[int]) -> None:
+    """Delete the AgreementPair, GtScore and ChoiceCount rows of these tasks."""
+    for model in (AgreementPair, GtScore, ChoiceCount):
+        db.session.execute(delete(model).where(model.task_id.in_(task_ids)))
+
+
+def insert_scores(pair_rows: list[dict], gt_rows: list[dict], choice_rows: list[dict]) -> None:
+    """Bulk-insert AgreementPair, GtScore and ChoiceCount rows in the session's transaction."""
     insert_plain_rows(AgreementPair.__table__, pair_rows)
     insert_plain_rows(GtScore.__table__, gt_rows)
+    insert_plain_rows(ChoiceCount.__table__, choice_rows)
 
 
 def insert_plain_rows(table: Table, rows: list[dict]) -> None:
@@ -238,7 +320,8 @@ def insert_plain_rows(table: Table, rows: list[dict]) -> None:
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    connection.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    connection.exec_driver_sql(sql, [values(row) for row in rows])
 
 
 def recompute_scores(

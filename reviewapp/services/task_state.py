@@ -121,7 +121,7 @@ def label_rows(
 
 def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
     """Recompute the denormalised columns, label index and stored scores (AgreementPair,
-    GtScore) of these tasks from their rows.
+    GtScore, ChoiceCount) of these tasks from their rows.
 
     Call it in the same transaction as any change to annotations, predictions, reviews or
     ground truth; it flushes but does not commit.
