@@ -145,6 +145,17 @@ class Task(db.Model):
         Index("ix_task_project_annotation_count", "project_id", "annotation_count", "id"),
         Index("ix_task_project_created_at", "project_id", "created_at", "id"),
         Index("ix_task_project_review_rank", "project_id", "review_rank", "id"),
+        # Covers the review queue's sums and the count filters: index-only scans, not rows.
+        Index(
+            "ix_task_project_counts",
+            "project_id",
+            "pending_count",
+            "annotation_count",
+            "skipped_count",
+            "accepted_count",
+            "fixed_count",
+            "rejected_count",
+        ),
         Index("ix_task_project_ground_truth", "project_id", "has_ground_truth"),
     )
 
@@ -172,7 +183,13 @@ class Annotation(db.Model):
 
     __table_args__ = (
         Index("ix_annotation_task", "task_id", "id"),
-        Index("ix_annotation_project_user", "project_id", "completed_by_id", "task_id"),
+        Index(
+            "ix_annotation_project_user",
+            "project_id",
+            "completed_by_id",
+            "was_cancelled",
+            "task_id",
+        ),
         Index("ix_annotation_project_status", "project_id", "review_status"),
         # Covering indexes of the dashboard's per-annotator numbers: the counts by verdict
         # with the latest created_at of each, and the lead times in order for the median.

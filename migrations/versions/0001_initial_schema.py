@@ -130,7 +130,7 @@ def upgrade():
     )
     with op.batch_alter_table('annotation', schema=None) as batch_op:
         batch_op.create_index('ix_annotation_project_status', ['project_id', 'review_status'], unique=False)
-        batch_op.create_index('ix_annotation_project_user', ['project_id', 'completed_by_id', 'task_id'], unique=False)
+        batch_op.create_index('ix_annotation_project_user', ['project_id', 'completed_by_id', 'was_cancelled', 'task_id'], unique=False)
         batch_op.create_index('ix_annotation_task', ['task_id', 'id'], unique=False)
 
     op.create_table('prediction',

@@ -27,11 +27,11 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.services.projects import reject_reasons
-from reviewapp.services.task_query import NULLABLE, ORDERINGS, TableState, filtered_tasks
+from reviewapp.services.task_query import TableState, filtered_tasks, in_table_order
 from reviewapp.services.task_state import refresh_tasks
 
 LEASE = timedelta(minutes=10)
-CANDIDATES = 20  # how many queue heads to try when others hold leases at the same moment
+TASK_BATCH = 20  # tasks read at a time while walking the queue in the table's order
 
 
 class VerdictError(ValueError):
@@ -49,39 +49,19 @@ class VerdictOutcome:
     diff: list[str] = field(default_factory=list)
 
 
-def queue_query(
-    project: Project,
-    reviewer: User,
-    state: TableState,
-    task_ids: Select | None,
-    pending_only: bool = True,
-):
-    """select(Annotation.id) of the annotations waiting for this reviewer's verdict.
-
-    Pending, non-skipped annotations of the matching (or selected) tasks; not the reviewer's
-    own unless the project allows self-review; only assigned tasks when the project says so.
-    """
-    query = select(Annotation.id).where(
-        Annotation.project_id == project.id, Annotation.was_cancelled.is_(False)
-    )
+def queue_tasks(project: Project, reviewer: User, state: TableState, task_ids: Select | None):
+    """select(Task.id) of the tasks whose annotations make up the reviewer's set: the
+    matching (or selected) tasks, only those assigned to the reviewer when the project says so."""
+    tasks = filtered_tasks(project.id, state)
     if task_ids is not None:
-        query = query.where(Annotation.task_id.in_(task_ids))
-    elif state.filtered:
-        query = query.where(Annotation.task_id.in_(filtered_tasks(project.id, state)))
-    if pending_only:
-        query = query.where(Annotation.review_status == "pending")
-    if not project.allow_self_review:
-        query = query.where(Annotation.completed_by_id != reviewer.id)
+        tasks = tasks.where(Task.id.in_(task_ids))
     if project.review_only_assigned:
-        query = query.where(
+        tasks = tasks.where(
             select(ReviewerAssignment.id)
-            .where(
-                ReviewerAssignment.task_id == Annotation.task_id,
-                ReviewerAssignment.user_id == reviewer.id,
-            )
+            .where(ReviewerAssignment.task_id == Task.id, ReviewerAssignment.user_id == reviewer.id)
             .exists()
         )
-    return query
+    return tasks
 
 
 def queue_size(
@@ -91,34 +71,28 @@ def queue_size(
     task_ids: Select | None = None,
     pending_only: bool = True,
 ) -> int:
-    """How many annotations are waiting (or, with pending_only False, are in the set at all)."""
-    query = queue_query(project, reviewer, state, task_ids, pending_only)
-    return db.session.scalar(select(func.count()).select_from(query.subquery()))
+    """How many annotations are waiting for this reviewer in the set (with pending_only
+    False: how many the set holds at all): pending (or all) non-skipped annotations of the
+    set's tasks, less the reviewer's own unless self-review is allowed.
 
-
-def _ordered_queue(project: Project, reviewer: User, state: TableState, task_ids, now: datetime):
-    """The queue in the table's order, then annotation id; leases of others are skipped."""
-    leased = select(AnnotationLease.annotation_id).where(
-        AnnotationLease.user_id != reviewer.id, AnnotationLease.until > now
+    Summed from the tasks' denormalised counts, so it costs one pass over the matching
+    tasks' index entries rather than one over every annotation.
+    """
+    tasks = queue_tasks(project, reviewer, state, task_ids)
+    column = Task.pending_count if pending_only else Task.annotation_count
+    summed = tasks.with_only_columns(func.coalesce(func.sum(column), 0))
+    total = db.session.scalar(summed)
+    if project.allow_self_review:
+        return total
+    own = select(func.count(Annotation.id)).where(
+        Annotation.project_id == project.id,
+        Annotation.completed_by_id == reviewer.id,
+        Annotation.was_cancelled.is_(False),
+        Annotation.task_id.in_(tasks),
     )
-    base = (
-        queue_query(project, reviewer, state, task_ids)
-        .with_only_columns(Annotation.id)
-        .join(Task, Task.id == Annotation.task_id)
-        .where(Annotation.id.not_in(leased))
-    )
-    key = state.order_key
-    column = ORDERINGS[key]
-    direction = (lambda c: c.desc()) if state.descending else (lambda c: c.asc())
-    tie = direction(Task.id)
-    if key == "id":
-        return [base.order_by(tie, Annotation.id)]
-    if key not in NULLABLE:
-        return [base.order_by(direction(column), tie, Annotation.id)]
-    return [
-        base.where(column.is_not(None)).order_by(direction(column), tie, Annotation.id),
-        base.where(column.is_(None)).order_by(Task.id, Annotation.id),
-    ]
+    if pending_only:
+        own = own.where(Annotation.review_status == "pending")
+    return total - db.session.scalar(own)
 
 
 def next_for_review(
@@ -134,14 +108,37 @@ def next_for_review(
     `task_ids`), in the Data Manager's order then by annotation id; not the reviewer's own
     unless the project allows self-review; only assigned tasks when the project says so;
     annotations leased by another reviewer until later than `now` are skipped. None at the end.
+
+    Tasks are walked in the table's order a batch at a time (the Data Manager's index scans,
+    only tasks with a pending annotation), then their annotations are looked up by task.
     """
     state = state or TableState()
     now = now or utcnow()
-    for query in _ordered_queue(project, reviewer, state, task_ids, now):
-        for annotation_id in db.session.scalars(query.limit(CANDIDATES)):
-            if _claim(annotation_id, reviewer.id, now):
-                db.session.commit()
-                return db.session.get(Annotation, annotation_id)
+    tasks = queue_tasks(project, reviewer, state, task_ids).where(Task.pending_count > 0)
+    leased = select(AnnotationLease.annotation_id).where(
+        AnnotationLease.user_id != reviewer.id, AnnotationLease.until > now
+    )
+    for ordered in in_table_order(tasks, state):
+        offset = 0
+        while True:
+            batch = list(db.session.scalars(ordered.offset(offset).limit(TASK_BATCH)))
+            if not batch:
+                break
+            offset += len(batch)
+            candidates = select(Annotation.id, Annotation.task_id).where(
+                Annotation.task_id.in_(batch),
+                Annotation.review_status == "pending",
+                Annotation.was_cancelled.is_(False),
+                Annotation.id.not_in(leased),
+            )
+            if not project.allow_self_review:
+                candidates = candidates.where(Annotation.completed_by_id != reviewer.id)
+            position = {task_id: k for k, task_id in enumerate(batch)}
+            rows = sorted(db.session.execute(candidates), key=lambda r: (position[r[1]], r[0]))
+            for annotation_id, _ in rows:
+                if _claim(annotation_id, reviewer.id, now):
+                    db.session.commit()
+                    return db.session.get(Annotation, annotation_id)
     db.session.commit()
     return None
 

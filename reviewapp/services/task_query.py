@@ -188,15 +188,15 @@ def filtered_tasks(project_id: int, state: TableState) -> Select:
 def _conditions(project_id: int, s: TableState) -> list:
     conditions = []
     for annotator in s.annotator:
+        # IN (subquery): the annotator's task ids are read once from their index range.
         conditions.append(
-            select(Annotation.id)
-            .where(
-                Annotation.project_id == project_id,
-                Annotation.completed_by_id == annotator,
-                Annotation.task_id == Task.id,
-                Annotation.was_cancelled.is_(False),
+            Task.id.in_(
+                select(Annotation.task_id).where(
+                    Annotation.project_id == project_id,
+                    Annotation.completed_by_id == annotator,
+                    Annotation.was_cancelled.is_(False),
+                )
             )
-            .exists()
         )
     if s.reviewer is not None:
         conditions.append(
@@ -294,19 +294,16 @@ def page_task_ids(project_id: int, state: TableState, offset: int, limit: int) -
     return ids + list(db.session.scalars(empty.limit(limit - len(ids))))
 
 
-def ordered_task_ids(project_id: int, state: TableState, task_ids: Select | None = None):
-    """Every matching task id in the state's order (for the review stream), as one select()
-    per part: valued rows then empty ones for nullable keys."""
-    base = filtered_tasks(project_id, state)
-    if task_ids is not None:
-        base = base.where(Task.id.in_(task_ids))
+def in_table_order(tasks: Select, state: TableState) -> list[Select]:
+    """A select(Task.id) in the state's order, as one select per part (valued rows then empty
+    ones for a nullable key), each an index scan; used to walk the review queue."""
     key = state.order_key
     if key not in NULLABLE:
-        return [_ordered(base, key, state.descending)]
+        return [_ordered(tasks, key, state.descending)]
     column = ORDERINGS[key]
     return [
-        _ordered(base.where(column.is_not(None)), key, state.descending),
-        base.where(column.is_(None)).order_by(Task.id),
+        _ordered(tasks.where(column.is_not(None)), key, state.descending),
+        tasks.where(column.is_(None)).order_by(Task.id),
     ]
 
 
