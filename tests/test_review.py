@@ -12,6 +12,7 @@ from reviewapp.services.review import (
     StaleVerdict,
     VerdictError,
     next_for_review,
+    queue_counts,
     queue_size,
     record_verdict,
 )
@@ -137,6 +138,22 @@ def test_two_reviewers_never_get_the_same_item_and_leases_expire(setup):
     assert again.id == first.id  # the reviewer keeps their own item on reload
     later = utcnow() + LEASE + timedelta(seconds=1)
     assert names[next_for_review(project, rev2, now=later).id] == "t1 amy"
+
+
+def test_queue_counts_left_and_total(setup):
+    project, rev, _, _, _ = setup
+    # Non-skipped annotations not by rev: t1 amy, t1 bob, t2 amy, t3 carl.
+    assert queue_counts(project, rev, TableState()) == (4, 4)
+    item = next_for_review(project, rev)
+    record_verdict(item.id, rev, "accepted")
+    assert queue_counts(project, rev, TableState()) == (3, 4)
+    assert queue_counts(project, rev, TableState.from_args({"prediction_score_min": "0.5"})) == (
+        2,
+        2,
+    )
+    project.allow_self_review = True
+    db.session.commit()
+    assert queue_counts(project, rev, TableState()) == (4, 5)  # rev's own t3 annotation joins
 
 
 def test_queue_size_and_end(setup):

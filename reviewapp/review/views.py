@@ -13,7 +13,7 @@ from reviewapp.services.review import (
     StaleVerdict,
     VerdictError,
     next_for_review,
-    queue_size,
+    queue_counts,
     record_verdict,
 )
 from reviewapp.services.task_detail import task_detail
@@ -28,16 +28,9 @@ def _set(project, args):
     return state, selection, task_ids
 
 
-def _total(project, state, task_ids) -> int:
-    """The size of the set, counted when the stream starts and then carried by its forms."""
-    carried = (request.form.get("total") or "") if request.method == "POST" else ""
-    if carried.isdigit():
-        return int(carried)
-    return queue_size(project, current_user, state, task_ids, pending_only=False)
-
-
 def _render(project, state, selection, task_ids, item, status=200, **extra):
     """The stream page, or only its item region for htmx."""
+    left, total = queue_counts(project, current_user, state, task_ids)
     context = dict(
         project=project,
         state=state,
@@ -45,8 +38,8 @@ def _render(project, state, selection, task_ids, item, status=200, **extra):
         item=item,
         detail=task_detail(project, item.task, scores=False) if item else None,
         config=parse_label_config(project.label_config),
-        left=queue_size(project, current_user, state, task_ids),
-        total=_total(project, state, task_ids),
+        left=left,
+        total=total,
         reasons=reject_reasons(project),
         message=None,
         category="info",

@@ -64,35 +64,43 @@ def queue_tasks(project: Project, reviewer: User, state: TableState, task_ids: S
     return tasks
 
 
-def queue_size(
-    project: Project,
-    reviewer: User,
-    state: TableState,
-    task_ids: Select | None = None,
-    pending_only: bool = True,
-) -> int:
-    """How many annotations are waiting for this reviewer in the set (with pending_only
-    False: how many the set holds at all): pending (or all) non-skipped annotations of the
+def queue_counts(
+    project: Project, reviewer: User, state: TableState, task_ids: Select | None = None
+) -> tuple[int, int]:
+    """(left, total) for the reviewer's set: pending, and all, non-skipped annotations of the
     set's tasks, less the reviewer's own unless self-review is allowed.
 
-    Summed from the tasks' denormalised counts, so it costs one pass over the matching
-    tasks' index entries rather than one over every annotation.
+    Summed from the tasks' denormalised counts in one pass over a covering index, rather
+    than one pass over every annotation.
     """
     tasks = queue_tasks(project, reviewer, state, task_ids)
-    column = Task.pending_count if pending_only else Task.annotation_count
-    summed = tasks.with_only_columns(func.coalesce(func.sum(column), 0))
-    total = db.session.scalar(summed)
-    if project.allow_self_review:
-        return total
-    own = select(func.count(Annotation.id)).where(
-        Annotation.project_id == project.id,
-        Annotation.completed_by_id == reviewer.id,
-        Annotation.was_cancelled.is_(False),
-        Annotation.task_id.in_(tasks),
-    )
-    if pending_only:
-        own = own.where(Annotation.review_status == "pending")
-    return total - db.session.scalar(own)
+    left, total = db.session.execute(
+        tasks.with_only_columns(
+            func.coalesce(func.sum(Task.pending_count), 0),
+            func.coalesce(func.sum(Task.annotation_count), 0),
+        )
+    ).one()
+    if not project.allow_self_review:
+        own_left, own_total = db.session.execute(
+            select(
+                func.count(Annotation.id).filter(Annotation.review_status == "pending"),
+                func.count(Annotation.id),
+            ).where(
+                Annotation.project_id == project.id,
+                Annotation.completed_by_id == reviewer.id,
+                Annotation.was_cancelled.is_(False),
+                Annotation.task_id.in_(tasks),
+            )
+        ).one()
+        left, total = left - own_left, total - own_total
+    return left, total
+
+
+def queue_size(
+    project: Project, reviewer: User, state: TableState, task_ids: Select | None = None
+) -> int:
+    """How many annotations are waiting for this reviewer in the set."""
+    return queue_counts(project, reviewer, state, task_ids)[0]
 
 
 def next_for_review(
