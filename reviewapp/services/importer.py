@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 import ijson
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, DateTime, func, insert, select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config, validate_result
@@ -47,6 +48,7 @@ ANNOTATION_KEYS = {
 }
 PREDICTION_KEYS = {"result", "score", "model_version", "id", "created_at"}
 IMPORTED_DOMAIN = "imported.invalid"
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 
 class ImportFailed(ValueError):
@@ -183,6 +185,7 @@ def import_tasks(
     """
     importer = _Importer(project)
     try:
+        _lock_for_import(project)
         chunk: list[dict] = []
         for index, item in enumerate(items):
             chunk.append(importer.parse_task(index, item))
@@ -422,21 +425,50 @@ class _Importer:
 
 
 def _insert_returning_ids(model, rows: list[dict]) -> list[int]:
-    """Bulk-insert rows (Core, no ORM bookkeeping) and return their new ids in row order.
+    """Bulk-insert rows and return their new ids in row order.
 
-    SQLite cannot promise the order of RETURNING rows, and SQLAlchemy then falls back to
-    one statement per row to sort them, about 25 times slower. Its rowids do grow in
-    insertion order within our write transaction, so sorting the returned ids gives the
-    row order there; other databases sort by parameter order in one statement per batch.
+    On SQLite the import holds the write lock (see `_lock_for_import`), so ids are handed out
+    from max(id) + 1 and the rows go in with the driver's executemany, JSON and times
+    encoded here: SQLAlchemy's per-row parameter processing would cost more than the insert.
+    Other databases use one INSERT ... RETURNING per batch, sorted by parameter order.
     """
     if not rows:
         return []
     table = model.__table__
-    in_order = db.session.get_bind().dialect.name != "sqlite"
-    ids = db.session.scalars(
-        insert(table).returning(table.c.id, sort_by_parameter_order=in_order), rows
-    ).all()
-    return list(ids) if in_order else sorted(ids)
+    if db.session.get_bind().dialect.name != "sqlite":
+        return list(
+            db.session.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+            )
+        )
+    start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+    ids = list(range(start, start + len(rows)))
+    json_columns = [c.name for c in table.columns if isinstance(c.type, JSON)]
+    time_columns = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+    # The models' Python-side defaults, which a raw INSERT would not apply.
+    defaults = {
+        c.name: c.default.arg(None) if c.default.is_callable else c.default.arg
+        for c in table.columns
+        if c.default is not None and c.name not in rows[0]
+    }
+    encoded = []
+    for row_id, row in zip(ids, rows, strict=True):
+        row = {**defaults, **row, "id": row_id}
+        for name in json_columns:
+            if name in row:
+                row[name] = json.dumps(row[name])
+        for name in time_columns:
+            if row.get(name) is not None:
+                row[name] = row[name].strftime(SQLITE_TIME)
+        encoded.append(row)
+    insert_plain_rows(table, encoded)
+    return ids
+
+
+def _lock_for_import(project: Project) -> None:
+    """Take SQLite's write lock now, so no other writer can take ids while we insert."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Project).where(Project.id == project.id).values(id=project.id))
 
 
 def _list(value: object, where: str) -> list:
