@@ -485,6 +485,9 @@ def _time(value: object, where: str) -> datetime | None:
     if not isinstance(value, str):
         raise ImportFailed(f"{where}: created_at must be an ISO 8601 time, got {value!r}.")
     try:
+        if value.endswith("Z"):
+            # The usual form in Label Studio exports: UTC already, no conversion needed.
+            return datetime.fromisoformat(value[:-1])
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ImportFailed(f"{where}: {value!r} is not an ISO 8601 time.") from None
