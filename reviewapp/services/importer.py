@@ -48,7 +48,6 @@ ANNOTATION_KEYS = {
 }
 PREDICTION_KEYS = {"result", "score", "model_version", "id", "created_at"}
 IMPORTED_DOMAIN = "imported.invalid"
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
 
 class ImportFailed(ValueError):
@@ -459,7 +458,9 @@ def _insert_returning_ids(model, rows: list[dict]) -> list[int]:
                 row[name] = json.dumps(row[name])
         for name in time_columns:
             if row.get(name) is not None:
-                row[name] = row[name].strftime(SQLITE_TIME)
+                # SQLAlchemy's SQLite format, "YYYY-MM-DD HH:MM:SS.ffffff" (isoformat is
+                # several times faster than strftime here).
+                row[name] = row[name].isoformat(" ", "microseconds")
         encoded.append(row)
     insert_plain_rows(table, encoded)
     return ids
