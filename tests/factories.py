@@ -58,3 +58,17 @@ def tasks(project: Project, items: list[dict]):
 
 def text_tasks(project: Project, *texts: str):
     return tasks(project, [{"data": {"text": t}} for t in texts])
+
+
+def comparable(result: list[dict]) -> tuple:
+    """A result reduced to what an annotator said (no region ids, no box jitter), sorted."""
+    out = []
+    for item in result:
+        value = item["value"]
+        if item["type"] == "choices":
+            out.append(tuple(value["choices"]))
+        elif item["type"] == "labels":
+            out.append((value["start"], value["end"], *value["labels"]))
+        else:
+            out.append(tuple(value["rectanglelabels"]))
+    return tuple(sorted(out))

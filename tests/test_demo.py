@@ -14,6 +14,7 @@ from reviewapp.labeling.agreement import pairwise, task_agreement
 from reviewapp.models import Annotation, Membership, Prediction, Project, Review, Task, User
 from reviewapp.services.demo import DEMO_PASSWORD, load_demo
 from reviewapp.services.users import find_user
+from tests.factories import comparable
 
 ROLES = {
     "admin@example.com": "admin",
@@ -34,20 +35,6 @@ def demo(app):
 
 def projects() -> dict[str, Project]:
     return {p.title: p for p in db.session.scalars(select(Project))}
-
-
-def answer(result: list[dict]) -> tuple:
-    """What an annotator said, leaving out region ids and box jitter."""
-    out = []
-    for item in result:
-        value = item["value"]
-        if item["type"] == "choices":
-            out.append(tuple(value["choices"]))
-        elif item["type"] == "labels":
-            out.append((value["start"], value["end"], *value["labels"]))
-        else:
-            out.append(tuple(value["rectanglelabels"]))
-    return tuple(sorted(out))
 
 
 def row_counts() -> dict[str, int]:
@@ -103,7 +90,7 @@ def test_every_project_has_tasks_labelled_by_several_annotators(demo):
                 validate_result(config, a.result, task.data)
         # Annotators disagree on some tasks, not on all.
         distinct = [
-            len({answer(a.result) for a in t.annotations if not a.was_cancelled}) for t in tasks
+            len({comparable(a.result) for a in t.annotations if not a.was_cancelled}) for t in tasks
         ]
         assert 1 in distinct and any(d > 1 for d in distinct)
     assert sizes == {TITLES[0]: 120, TITLES[1]: 60, TITLES[2]: 30}

@@ -11,6 +11,7 @@ from PIL import Image
 from reviewapp.labeling import parse_label_config, validate_result
 from reviewapp.labeling.presets import IMAGE_BOXES, NAMED_ENTITIES, TEXT_CLASSIFICATION
 from reviewapp.services import sample_data
+from tests.factories import comparable
 
 ANNOTATORS = [f"ann{i}@example.com" for i in range(1, 5)]
 
@@ -36,20 +37,6 @@ def all_kinds(images, seed=0):
 
 
 PRESET = {"text": TEXT_CLASSIFICATION, "ner": NAMED_ENTITIES, "image": IMAGE_BOXES}
-
-
-def labels_of(result: list[dict]) -> tuple:
-    """A result reduced to something comparable between annotators."""
-    out = []
-    for item in result:
-        value = item["value"]
-        if item["type"] == "choices":
-            out.append(tuple(value["choices"]))
-        elif item["type"] == "labels":
-            out.append((value["start"], value["end"], *value["labels"]))
-        else:
-            out.append(tuple(value["rectanglelabels"]))
-    return tuple(sorted(out))
 
 
 @pytest.mark.parametrize("kind", ["text", "ner", "image"])
@@ -83,7 +70,7 @@ def test_annotations_come_from_different_annotators_with_one_scored_prediction(i
 def test_annotators_disagree_on_some_tasks_but_not_all(images, kind):
     tasks = all_kinds(images)[kind]
     distinct = [
-        len({labels_of(a["result"]) for a in t["annotations"] if not a["was_cancelled"]})
+        len({comparable(a["result"]) for a in t["annotations"] if not a["was_cancelled"]})
         for t in tasks
     ]
     agreed = sum(1 for d in distinct if d == 1)
@@ -103,13 +90,13 @@ def test_more_accurate_annotators_agree_more_with_the_majority():
     hits, seen = Counter(), Counter()
     for task in tasks:
         done = [a for a in task["annotations"] if not a["was_cancelled"]]
-        votes = Counter(labels_of(a["result"]) for a in done)
+        votes = Counter(comparable(a["result"]) for a in done)
         majority, count = votes.most_common(1)[0]
         if count < 2:
             continue
         for a in done:
             seen[a["completed_by"]] += 1
-            hits[a["completed_by"]] += labels_of(a["result"]) == majority
+            hits[a["completed_by"]] += comparable(a["result"]) == majority
     rates = [hits[e] / seen[e] for e in ANNOTATORS]
     assert rates == sorted(rates, reverse=True)
 
@@ -118,11 +105,11 @@ def test_prediction_scores_are_higher_when_the_model_agrees_with_the_annotators(
     tasks = list(sample_data.text_classification_tasks(1500, ANNOTATORS, seed=5))
     agree, disagree = [], []
     for task in tasks:
-        votes = Counter(labels_of(a["result"]) for a in task["annotations"] if a["result"])
+        votes = Counter(comparable(a["result"]) for a in task["annotations"] if a["result"])
         majority, count = votes.most_common(1)[0]
         if count == 3:
             prediction = task["predictions"][0]
-            right = labels_of(prediction["result"]) == majority
+            right = comparable(prediction["result"]) == majority
             (agree if right else disagree).append(prediction["score"])
     assert disagree and sum(agree) / len(agree) > sum(disagree) / len(disagree) + 0.2
 

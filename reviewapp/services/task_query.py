@@ -272,26 +272,16 @@ def page_task_ids(project_id: int, state: TableState, offset: int, limit: int) -
     For a nullable key the rows with a value come first (an index range scan), then the
     empty ones by id: empty values sort last in both directions without a full sort.
     """
-    base = filtered_tasks(project_id, state)
-    key = state.order_key
-    if key not in NULLABLE:
-        return list(
-            db.session.scalars(_ordered(base, key, state.descending).offset(offset).limit(limit))
-        )
-    column = ORDERINGS[key]
-    with_value = base.where(column.is_not(None))
-    ids = list(
-        db.session.scalars(_ordered(with_value, key, state.descending).offset(offset).limit(limit))
-    )
-    if len(ids) == limit:
+    parts = in_table_order(filtered_tasks(project_id, state), state)
+    ids = list(db.session.scalars(parts[0].offset(offset).limit(limit)))
+    if len(ids) == limit or len(parts) == 1:
         return ids
     if ids:
         empty_offset = 0
     else:
-        valued = db.session.scalar(select(func.count()).select_from(with_value.subquery()))
-        empty_offset = offset - valued
-    empty = base.where(column.is_(None)).order_by(Task.id).offset(max(empty_offset, 0))
-    return ids + list(db.session.scalars(empty.limit(limit - len(ids))))
+        valued = db.session.scalar(select(func.count()).select_from(parts[0].subquery()))
+        empty_offset = max(offset - valued, 0)
+    return ids + list(db.session.scalars(parts[1].offset(empty_offset).limit(limit - len(ids))))
 
 
 def in_table_order(tasks: Select, state: TableState) -> list[Select]:
