@@ -111,14 +111,17 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("recompute-metrics")
     @click.argument("project_id", type=int)
     def recompute_metrics_command(project_id: int) -> None:
-        """Rebuild every stored agreement and ground-truth score of PROJECT_ID."""
+        """Rebuild every stored agreement and ground-truth score of PROJECT_ID, and its totals."""
         from reviewapp.services.projects import project_counts
         from reviewapp.services.scores import recompute_scores
+        from reviewapp.services.task_state import recount_project_totals
 
         project = _project(project_id)
         total = project_counts(project.id)["tasks"]
         with click.progressbar(length=total, label="Scoring tasks", file=sys.stderr) as bar:
             count = recompute_scores(project, lambda done: bar.update(done - bar.pos))
+        recount_project_totals(project.id)
+        db.session.commit()
         click.echo(f"Recomputed the scores of {count} tasks of {project.title}.")
 
 

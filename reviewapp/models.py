@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from reviewapp import text_search
 from reviewapp.extensions import db
 
 ROLES = ("admin", "manager", "reviewer", "annotator")
@@ -88,6 +89,10 @@ class Project(db.Model):
     reject_reasons: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Sums of the tasks' annotation_count and pending_count, kept with them (task_state), so
+    # the review stream's "N of M left" over the whole project reads one row.
+    annotation_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pending_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     members: Mapped[list[User]] = relationship(
         secondary="membership", order_by="User.email", viewonly=True
@@ -145,10 +150,12 @@ class Task(db.Model):
         Index("ix_task_project_annotation_count", "project_id", "annotation_count", "id"),
         Index("ix_task_project_created_at", "project_id", "created_at", "id"),
         Index("ix_task_project_review_rank", "project_id", "review_rank", "id"),
-        # Covers the review queue's sums and the count filters: index-only scans, not rows.
+        # In id order and covering the counts: the review queue walks pending tasks, and the
+        # count filters and sums read, index entries rather than rows.
         Index(
             "ix_task_project_counts",
             "project_id",
+            "id",
             "pending_count",
             "annotation_count",
             "skipped_count",
@@ -161,6 +168,9 @@ class Task(db.Model):
 
     def __repr__(self) -> str:
         return f"<Task {self.id} of project {self.project_id}>"
+
+
+text_search.install(Task.__table__)
 
 
 class Annotation(db.Model):
@@ -279,7 +289,9 @@ class TaskLabel(db.Model):
     label: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (
-        Index("ix_task_label_lookup", "project_id", "control", "label", "source", "task_id"),
+        # task_id before source: one probe answers "has this label from any source", and
+        # the task ids of a label come in order (a distinct count without sorting).
+        Index("ix_task_label_lookup", "project_id", "control", "label", "task_id", "source"),
         Index("ix_task_label_task", "task_id"),
     )
 

@@ -11,10 +11,11 @@ import uuid
 
 import pytest
 from jinja2 import StrictUndefined
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from reviewapp import create_app, database_uri
 from reviewapp.extensions import db
+from reviewapp.models import Project, Task
 from tests import factories
 
 PG_URL = os.environ.get("REVIEWAPP_TEST_DATABASE_URL")
@@ -51,6 +52,25 @@ def make_app(database_url: str, tmp_path, **overrides):
     return app
 
 
+def project_totals_drift() -> list[str]:
+    """Projects whose totals differ from the sums of their tasks' counts (task_state keeps
+    them equal in every change); checked after every test."""
+    sums = {
+        project_id: (annotations, pending)
+        for project_id, annotations, pending in db.session.execute(
+            select(
+                Task.project_id, func.sum(Task.annotation_count), func.sum(Task.pending_count)
+            ).group_by(Task.project_id)
+        )
+    }
+    return [
+        f"project {p.id}: totals {(p.annotation_count, p.pending_count)}, tasks sum to "
+        f"{sums.get(p.id, (0, 0))}"
+        for p in db.session.scalars(select(Project))
+        if (p.annotation_count, p.pending_count) != sums.get(p.id, (0, 0))
+    ]
+
+
 def clear_database() -> None:
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
@@ -68,9 +88,11 @@ def app(database_url, tmp_path):
         db.create_all()
         yield app
         db.session.rollback()
+        drift = project_totals_drift()
         clear_database()
         db.session.remove()
         db.engine.dispose()
+        assert not drift, drift
 
 
 @pytest.fixture

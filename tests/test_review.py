@@ -6,9 +6,17 @@ import pytest
 from sqlalchemy import select
 
 from reviewapp.extensions import db
-from reviewapp.models import Annotation, Review, ReviewerAssignment, Task, utcnow
+from reviewapp.models import (
+    Annotation,
+    AnnotationLease,
+    Review,
+    ReviewerAssignment,
+    Task,
+    utcnow,
+)
 from reviewapp.services.review import (
     LEASE,
+    RENEW_BEFORE,
     StaleVerdict,
     VerdictError,
     next_for_review,
@@ -138,6 +146,35 @@ def test_two_reviewers_never_get_the_same_item_and_leases_expire(setup):
     assert again.id == first.id  # the reviewer keeps their own item on reload
     later = utcnow() + LEASE + timedelta(seconds=1)
     assert names[next_for_review(project, rev2, now=later).id] == "t1 amy"
+
+
+def test_a_reload_keeps_a_fresh_lease_and_renews_an_old_one(setup):
+    project, rev, _, _, _ = setup
+    start = utcnow()
+    item = next_for_review(project, rev, now=start)
+
+    def until():
+        return db.session.scalar(
+            select(AnnotationLease.until).where(AnnotationLease.annotation_id == item.id)
+        )
+
+    assert until() == start + LEASE
+    soon = start + RENEW_BEFORE / 2
+    assert next_for_review(project, rev, now=soon).id == item.id
+    assert until() == start + LEASE  # still fresh: handed out again without a write
+    late = start + LEASE - RENEW_BEFORE / 2
+    assert next_for_review(project, rev, now=late).id == item.id
+    assert until() == late + LEASE  # less than half left: renewed
+
+
+def test_queue_counts_of_a_filtered_set_leave_out_the_reviewers_own(setup):
+    project, rev, _, _, _ = setup
+    # Prediction score 0.6 and up: t2 (amy; bob's skip) and t3 (carl; rev's own).
+    state = TableState.from_args({"prediction_score_min": "0.6"})
+    assert queue_counts(project, rev, state) == (2, 2)
+    project.allow_self_review = True
+    db.session.commit()
+    assert queue_counts(project, rev, state) == (3, 3)
 
 
 def test_queue_counts_left_and_total(setup):

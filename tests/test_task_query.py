@@ -1,7 +1,7 @@
 """Each ordering and filter of the Data Manager on a small project written out by hand."""
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from werkzeug.datastructures import MultiDict
 
 from reviewapp.extensions import db
@@ -10,6 +10,8 @@ from reviewapp.services.task_query import (
     Selection,
     TableState,
     count_tasks,
+    filtered_tasks,
+    in_table_order,
     page_task_ids,
     table_page,
 )
@@ -82,9 +84,19 @@ def positions(project, ids):
 
 
 def rows(project, **args):
+    """The matching tasks in order; both query plans and the count must agree on them."""
     state = TableState.from_args({k: str(v) for k, v in args.items()})
     assert state.errors == ()
-    return positions(project, page_task_ids(project.id, state, 0, 50))
+    ids = page_task_ids(project.id, state, 0, 50)
+    assert walked(project, state) == ids
+    assert count_tasks(project.id, state) == len(ids)
+    return positions(project, ids)
+
+
+def walked(project, state):
+    """The tasks as the probing plan finds them: walking in order, testing each task."""
+    parts = in_table_order(filtered_tasks(project.id, state, probe=True), state)
+    return [task_id for part in parts for task_id in db.session.scalars(part)]
 
 
 def user_id(email):
@@ -290,3 +302,29 @@ class _MultiDict(dict):
     def get(self, key, default=None):
         value = super().get(key, default)
         return value[0] if isinstance(value, list) and key in ("all_matching",) else value
+
+
+def test_text_search_matches_substrings_of_any_length_and_quotes(project):
+    assert rows(project, q="pple") == ["t1", "t4"]  # within a word, any case
+    assert rows(project, q="e c") == ["t4"]  # "apple crumble", across a space
+    assert rows(project, q="ta") == ["t3"]  # shorter than the trigram index reads
+    assert rows(project, q='pie"') == []
+    assert rows(project, q="apple pie") == ["t1"]
+
+
+def test_text_index_follows_deleted_tasks_and_projects(project):
+    from reviewapp.services.bulk import BulkRequest, delete_tasks
+
+    other = factories.project(title="other")
+    factories.text_tasks(other, "apple strudel")
+    delete_tasks(BulkRequest(project, factories.user("manager"), [project.ids[0]]))
+    db.session.delete(other)
+    db.session.commit()
+    assert rows(project, q="apple") == ["t4"]
+    if db.engine.dialect.name == "sqlite":
+        # FTS5 compares its index with the task table and raises if they differ.
+        db.session.execute(text("INSERT INTO task_text(task_text) VALUES ('integrity-check')"))
+        matches = db.session.execute(
+            text("SELECT rowid FROM task_text WHERE task_text MATCH 'apple'")
+        )
+        assert [r[0] for r in matches] == [project.ids[3]]

@@ -79,6 +79,7 @@ def verdict(project_id: int, annotation_id: int):
             comment=form.get("comment", ""),
             reason=form.get("reason", ""),
             project=project,
+            commit=not htmx.is_partial(),  # else committed with the next item's lease below
         )
     except VerdictError as error:
         item = db.session.get(Annotation, annotation_id)

@@ -25,7 +25,7 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.services.scores import delete_scores
-from reviewapp.services.task_state import refresh_tasks
+from reviewapp.services.task_state import forget_task_counts, refresh_tasks
 
 CHUNK = 5000
 MANAGERS = ("admin", "manager")
@@ -213,6 +213,7 @@ def delete_annotations(request: BulkRequest) -> str:
     """Delete every annotation (and so its reviews) of the selected tasks."""
     deleted = 0
     for chunk in chunks(request.task_ids):
+        forget_task_counts(request.project.id, chunk)
         delete_scores(chunk)  # prediction scores against a deleted ground truth too
         deleted += db.session.execute(
             delete(Annotation).where(Annotation.task_id.in_(chunk))
@@ -262,6 +263,7 @@ def delete_tasks(request: BulkRequest) -> str:
     """Delete the selected tasks with everything on them."""
     deleted = 0
     for chunk in chunks(request.task_ids):
+        forget_task_counts(request.project.id, chunk)
         deleted += db.session.execute(delete(Task).where(Task.id.in_(chunk))).rowcount
     return f"Deleted {_plural(deleted, 'task')}."
 

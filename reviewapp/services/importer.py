@@ -31,7 +31,13 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.services.scores import insert_plain_rows, insert_scores, score_task
-from reviewapp.services.task_state import AnnotationRow, data_text, label_rows, summarise
+from reviewapp.services.task_state import (
+    AnnotationRow,
+    data_text,
+    label_rows,
+    shift_project_totals,
+    summarise,
+)
 
 CHUNK = 2000
 TASK_KEYS = {"data", "annotations", "predictions", "created_at", "id"}
@@ -371,6 +377,11 @@ class _Importer:
                 }
             )
         ids = _insert_returning_ids(Task, rows)
+        shift_project_totals(
+            project_id,
+            sum(r["annotation_count"] for r in rows),
+            sum(r["pending_count"] for r in rows),
+        )
         annotations, predictions, labels = [], [], []
         for task_id, t, summary in zip(ids, tasks, summaries, strict=True):
             labels += label_rows(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewapp.extensions import db
@@ -31,6 +31,7 @@ from reviewapp.services.task_query import TableState, filtered_tasks, in_table_o
 from reviewapp.services.task_state import refresh_tasks
 
 LEASE = timedelta(minutes=10)
+RENEW_BEFORE = LEASE / 2  # a lease with less than this left is renewed when handed out again
 TASK_BATCH = 20  # tasks read at a time while walking the queue in the table's order
 
 
@@ -70,28 +71,35 @@ def queue_counts(
     """(left, total) for the reviewer's set: pending, and all, non-skipped annotations of the
     set's tasks, less the reviewer's own unless self-review is allowed.
 
-    Summed from the tasks' denormalised counts in one pass over a covering index, rather
-    than one pass over every annotation.
+    The whole project reads the project's totals; a narrower set sums its tasks'
+    denormalised counts in one pass over a covering index. The reviewer's own annotations
+    are found from their index range and joined to the set's tasks.
     """
-    tasks = queue_tasks(project, reviewer, state, task_ids)
-    left, total = db.session.execute(
-        tasks.with_only_columns(
-            func.coalesce(func.sum(Task.pending_count), 0),
-            func.coalesce(func.sum(Task.annotation_count), 0),
-        )
-    ).one()
-    if not project.allow_self_review:
-        own_left, own_total = db.session.execute(
-            select(
-                func.count(Annotation.id).filter(Annotation.review_status == "pending"),
-                func.count(Annotation.id),
-            ).where(
-                Annotation.project_id == project.id,
-                Annotation.completed_by_id == reviewer.id,
-                Annotation.was_cancelled.is_(False),
-                Annotation.task_id.in_(tasks),
+    whole_project = not state.filtered and task_ids is None and not project.review_only_assigned
+    if whole_project:
+        left, total = db.session.execute(
+            select(Project.pending_count, Project.annotation_count).where(Project.id == project.id)
+        ).one()
+    else:
+        left, total = db.session.execute(
+            queue_tasks(project, reviewer, state, task_ids).with_only_columns(
+                func.coalesce(func.sum(Task.pending_count), 0),
+                func.coalesce(func.sum(Task.annotation_count), 0),
             )
         ).one()
+    if not project.allow_self_review:
+        own = select(
+            func.count(Annotation.id).filter(Annotation.review_status == "pending"),
+            func.count(Annotation.id),
+        ).where(
+            Annotation.project_id == project.id,
+            Annotation.completed_by_id == reviewer.id,
+            Annotation.was_cancelled.is_(False),
+        )
+        if not whole_project:
+            tasks = queue_tasks(project, reviewer, state, task_ids).subquery()
+            own = own.join(tasks, tasks.c.id == Annotation.task_id)
+        own_left, own_total = db.session.execute(own).one()
         left, total = left - own_left, total - own_total
     return left, total
 
@@ -123,9 +131,6 @@ def next_for_review(
     state = state or TableState()
     now = now or utcnow()
     tasks = queue_tasks(project, reviewer, state, task_ids).where(Task.pending_count > 0)
-    leased = select(AnnotationLease.annotation_id).where(
-        AnnotationLease.user_id != reviewer.id, AnnotationLease.until > now
-    )
     for ordered in in_table_order(tasks, state):
         offset = 0
         while True:
@@ -133,18 +138,35 @@ def next_for_review(
             if not batch:
                 break
             offset += len(batch)
-            candidates = select(Annotation.id, Annotation.task_id).where(
-                Annotation.task_id.in_(batch),
-                Annotation.review_status == "pending",
-                Annotation.was_cancelled.is_(False),
-                Annotation.id.not_in(leased),
+            candidates = (
+                select(
+                    Annotation.id,
+                    Annotation.task_id,
+                    AnnotationLease.user_id,
+                    AnnotationLease.until,
+                )
+                .outerjoin(AnnotationLease, AnnotationLease.annotation_id == Annotation.id)
+                .where(
+                    Annotation.task_id.in_(batch),
+                    Annotation.review_status == "pending",
+                    Annotation.was_cancelled.is_(False),
+                    or_(
+                        AnnotationLease.until.is_(None),
+                        AnnotationLease.user_id == reviewer.id,
+                        AnnotationLease.until <= now,
+                    ),
+                )
             )
             if not project.allow_self_review:
                 candidates = candidates.where(Annotation.completed_by_id != reviewer.id)
             position = {task_id: k for k, task_id in enumerate(batch)}
             rows = sorted(db.session.execute(candidates), key=lambda r: (position[r[1]], r[0]))
-            for annotation_id, _ in rows:
-                if _claim(annotation_id, reviewer.id, now):
+            for annotation_id, _, holder, until in rows:
+                # A reload keeps the reviewer's own fresh lease without a write: writes queue
+                # for SQLite's single write lock, so the stream takes one only when it must.
+                if (holder == reviewer.id and until > now + RENEW_BEFORE) or _claim(
+                    annotation_id, reviewer.id, now
+                ):
                     db.session.commit()
                     return db.session.get(Annotation, annotation_id)
     db.session.commit()
@@ -188,6 +210,7 @@ def record_verdict(
     reason: str = "",
     project: Project | None = None,
     change: bool = False,
+    commit: bool = True,
 ) -> VerdictOutcome:
     """Record accepted / fixed / rejected on an annotation, in one transaction.
 
@@ -196,7 +219,9 @@ def record_verdict(
     in the project's requeue mode the annotation goes back to its annotator. Without
     `change`, only a pending annotation can be reviewed: otherwise StaleVerdict, and
     nothing is recorded (so a double click records one review). With `change` (from the
-    task page) an earlier verdict is replaced and the history keeps both.
+    task page) an earlier verdict is replaced and the history keeps both. With
+    commit=False the caller commits (the stream claims the next item in the same
+    transaction, so a verdict takes the database's write lock once).
     """
     annotation = db.session.get(Annotation, annotation_id)
     if annotation is None or (project is not None and annotation.project_id != project.id):
@@ -249,8 +274,9 @@ def record_verdict(
     db.session.execute(
         delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation.id)
     )
-    refresh_tasks(project, [annotation.task_id])
-    db.session.commit()
+    refresh_tasks(project, [annotation.task_id], results_changed=verdict == "fixed")
+    if commit:
+        db.session.commit()
     return VerdictOutcome(review, _message(annotation_id, verdict, size, project), diff)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
+from reviewapp import text_search
 from reviewapp.extensions import db
 from reviewapp.models import (
     LABEL_SOURCES,
@@ -177,27 +178,63 @@ class TableState:
         return self.to_args(ordering=ordering, page=1)
 
 
-def filtered_tasks(project_id: int, state: TableState) -> Select:
-    """select(Task.id) of the project's tasks that pass every filter of state."""
-    query = select(Task.id).where(Task.project_id == project_id)
-    for condition in _conditions(project_id, state):
-        query = query.where(condition)
+@dataclass(frozen=True)
+class _IdSet:
+    """A filter answered by another table's index: the ids of the matching tasks, and the
+    same test made on one task (a probe by Task.id, or a look at the task's own row)."""
+
+    ids: Select
+    probe: ColumnElement
+    in_project: bool  # ids holds only the project's tasks (so they can be counted alone)
+
+
+def filtered_tasks(project_id: int, state: TableState, probe: bool = False) -> Select:
+    """select(Task.id) of the project's tasks that pass every filter of state.
+
+    A filter on another table's index reads its matching ids once (IN), or with probe=True
+    tests each task the query walks: cheaper when many tasks match and only a page is read.
+    """
+    query = select(Task.id).where(Task.project_id == project_id, *_conditions(project_id, state))
+    for id_set in _id_sets(project_id, state):
+        query = query.where(id_set.probe if probe else Task.id.in_(id_set.ids))
     return query
 
 
-def _conditions(project_id: int, s: TableState) -> list:
-    conditions = []
-    for annotator in s.annotator:
-        # IN (subquery): the annotator's task ids are read once from their index range.
-        conditions.append(
-            Task.id.in_(
-                select(Annotation.task_id).where(
-                    Annotation.project_id == project_id,
-                    Annotation.completed_by_id == annotator,
-                    Annotation.was_cancelled.is_(False),
-                )
-            )
+def _id_sets(project_id: int, s: TableState) -> list[_IdSet]:
+    sets = []
+    for annotator in s.annotator:  # tasks every given annotator annotated
+        ids = select(Annotation.task_id).where(
+            Annotation.project_id == project_id,
+            Annotation.completed_by_id == annotator,
+            Annotation.was_cancelled.is_(False),
         )
+        sets.append(_IdSet(ids, ids.where(Annotation.task_id == Task.id).exists(), True))
+    if s.label:
+        control, _, label = s.label.partition(":")
+        ids = select(TaskLabel.task_id).where(
+            TaskLabel.project_id == project_id,
+            TaskLabel.control == control,
+            TaskLabel.label == label,
+        )
+        if s.label_source:
+            ids = ids.where(TaskLabel.source == s.label_source)
+        sets.append(_IdSet(ids, ids.where(TaskLabel.task_id == Task.id).exists(), True))
+    if s.q and _text_indexed(s.q):
+        sets.append(_IdSet(text_search.matching_ids(s.q.lower()), _text_like(s.q), False))
+    return sets
+
+
+def _text_indexed(q: str) -> bool:
+    return text_search.indexed(db.session.get_bind().dialect.name, q.lower())
+
+
+def _text_like(q: str) -> ColumnElement:
+    return Task.data_text.like(text_search.like_pattern(q.lower()), escape="\\")
+
+
+def _conditions(project_id: int, s: TableState) -> list:
+    """Conditions on the task's own columns (and its reviewer assignments)."""
+    conditions = []
     if s.reviewer is not None:
         conditions.append(
             select(ReviewerAssignment.id)
@@ -233,27 +270,18 @@ def _conditions(project_id: int, s: TableState) -> list:
         )
     if s.skipped is not None:
         conditions.append(Task.skipped_count > 0 if s.skipped else Task.skipped_count == 0)
-    if s.q:
-        pattern = (
-            "%" + s.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
-        conditions.append(Task.data_text.like(pattern, escape="\\"))
-    if s.label:
-        control, _, label = s.label.partition(":")
-        # IN (subquery) is materialised once; a correlated EXISTS would rescan the label's
-        # rows for every task when no source is given.
-        lookup = select(TaskLabel.task_id).where(
-            TaskLabel.project_id == project_id,
-            TaskLabel.control == control,
-            TaskLabel.label == label,
-        )
-        if s.label_source:
-            lookup = lookup.where(TaskLabel.source == s.label_source)
-        conditions.append(Task.id.in_(lookup))
+    if s.q and not _text_indexed(s.q):
+        conditions.append(_text_like(s.q))
     return conditions
 
 
 def count_tasks(project_id: int, state: TableState) -> int:
+    """How many tasks match. A lone filter on another table's index (one annotator, a
+    label) is counted in that index alone, without visiting the tasks."""
+    id_sets = _id_sets(project_id, state)
+    if len(id_sets) == 1 and id_sets[0].in_project and not _conditions(project_id, state):
+        ids = id_sets[0].ids.subquery()
+        return db.session.scalar(select(func.count(ids.c[0].distinct())))
     return db.session.scalar(
         select(func.count()).select_from(filtered_tasks(project_id, state).subquery())
     )
@@ -266,13 +294,18 @@ def _ordered(query: Select, key: str, descending: bool) -> Select:
     return query.order_by(column.asc(), Task.id.asc())
 
 
-def page_task_ids(project_id: int, state: TableState, offset: int, limit: int) -> list[int]:
+def page_task_ids(
+    project_id: int, state: TableState, offset: int, limit: int, count: int | None = None
+) -> list[int]:
     """Ids of one page of matching tasks in the state's order.
 
     For a nullable key the rows with a value come first (an index range scan), then the
     empty ones by id: empty values sort last in both directions without a full sort.
+    Given the count, filters on other tables' indexes probe each task walked when that
+    walk is shorter than reading every match.
     """
-    parts = in_table_order(filtered_tasks(project_id, state), state)
+    probe = count is not None and _walk_is_shorter(project_id, state, offset + limit, count)
+    parts = in_table_order(filtered_tasks(project_id, state, probe), state)
     ids = list(db.session.scalars(parts[0].offset(offset).limit(limit)))
     if len(ids) == limit or len(parts) == 1:
         return ids
@@ -282,6 +315,23 @@ def page_task_ids(project_id: int, state: TableState, offset: int, limit: int) -
         valued = db.session.scalar(select(func.count()).select_from(parts[0].subquery()))
         empty_offset = max(offset - valued, 0)
     return ids + list(db.session.scalars(parts[1].offset(empty_offset).limit(limit - len(ids))))
+
+
+def _walk_is_shorter(project_id: int, state: TableState, rows: int, count: int) -> bool:
+    """Whether walking the tasks in order to the end of the page (about rows x tasks / count
+    of them, the matches being spread out) visits fewer than the count of matches.
+
+    The project's id range stands in for its number of tasks: two index seeks, and never
+    less than the number, so a doubtful case reads the matches.
+    """
+    if not count or not _id_sets(project_id, state):
+        return False
+    # One aggregate per query: SQLite answers a lone min() or max() with one index seek.
+    low, high = (
+        db.session.scalar(select(bound(Task.id)).where(Task.project_id == project_id))
+        for bound in (func.min, func.max)
+    )
+    return rows * (high - low + 1) < count * count
 
 
 def in_table_order(tasks: Select, state: TableState) -> list[Select]:
@@ -370,7 +420,7 @@ def table_page(project_id: int, state: TableState) -> TablePage:
     """One page of the table: the tasks in order, with annotators and reviewers, and the count."""
     count = count_tasks(project_id, state)
     offset = (state.page - 1) * state.page_size
-    ids = page_task_ids(project_id, state, offset, state.page_size) if offset < count else []
+    ids = page_task_ids(project_id, state, offset, state.page_size, count) if offset < count else []
     return TablePage(rows=task_rows(ids), count=count, state=state)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
@@ -119,19 +119,36 @@ def label_rows(
     ]
 
 
-def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
+def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bool = True) -> None:
     """Recompute the denormalised columns, label index and stored scores (AgreementPair,
     GtScore, ChoiceCount) of these tasks from their rows.
 
     Call it in the same transaction as any change to annotations, predictions, reviews or
-    ground truth; it flushes but does not commit.
+    ground truth; it flushes but does not commit. A change that leaves every result,
+    skip and ground-truth flag as it was (a verdict other than a fix) passes
+    results_changed=False: the scores, agreement and label index stay as stored.
     """
     config = parse_label_config(project.label_config)
     ids = sorted(set(task_ids))
     db.session.flush()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        agreements = write_scores(project, chunk, config)
+        stored = {
+            row.id: row
+            for row in db.session.execute(
+                select(
+                    Task.id,
+                    Task.agreement,
+                    Task.prediction_score,
+                    Task.annotation_count,
+                    Task.pending_count,
+                ).where(Task.id.in_(chunk))
+            )
+        }
+        if results_changed:
+            agreements = write_scores(project, chunk, config)
+        else:
+            agreements = {task_id: row.agreement for task_id, row in stored.items()}
         annotations: dict[int, list[AnnotationRow]] = {i: [] for i in chunk}
         rows = db.session.execute(
             select(
@@ -149,26 +166,101 @@ def refresh_tasks(project: Project, task_ids: Iterable[int]) -> None:
         for task_id, *fields in rows:
             annotations[task_id].append(AnnotationRow(*fields))
         predictions: dict[int, list[tuple[float | None, list]]] = {i: [] for i in chunk}
-        for task_id, score, result in db.session.execute(
-            select(Prediction.task_id, Prediction.score, Prediction.result).where(
-                Prediction.task_id.in_(chunk)
-            )
-        ):
-            predictions[task_id].append((score, result))
+        if results_changed:
+            for task_id, score, result in db.session.execute(
+                select(Prediction.task_id, Prediction.score, Prediction.result).where(
+                    Prediction.task_id.in_(chunk)
+                )
+            ):
+                predictions[task_id].append((score, result))
+        else:  # the predictions are as they were: their best score is the stored one
+            for task_id, row in stored.items():
+                predictions[task_id].append((row.prediction_score, []))
         updates, labels = [], []
         for task_id in chunk:
             preds = predictions[task_id]
             updates.append(
                 {
                     "id": task_id,
-                    **summarise(annotations[task_id], [s for s, _ in preds], agreements[task_id]),
+                    **summarise(
+                        annotations[task_id], [s for s, _ in preds], agreements.get(task_id)
+                    ),
                 }
             )
-            labels += label_rows(
-                config, project.id, task_id, annotations[task_id], [r for _, r in preds]
-            )
+            if results_changed:
+                labels += label_rows(
+                    config, project.id, task_id, annotations[task_id], [r for _, r in preds]
+                )
         db.session.execute(update(Task), updates)
-        db.session.execute(delete(TaskLabel).where(TaskLabel.task_id.in_(chunk)))
-        if labels:
-            db.session.execute(insert(TaskLabel), labels)
-    db.session.expire_all()
+        shift_project_totals(
+            project.id,
+            sum(u["annotation_count"] for u in updates)
+            - sum(row.annotation_count for row in stored.values()),
+            sum(u["pending_count"] for u in updates)
+            - sum(row.pending_count for row in stored.values()),
+        )
+        if results_changed:
+            db.session.execute(delete(TaskLabel).where(TaskLabel.task_id.in_(chunk)))
+            if labels:
+                db.session.execute(insert(TaskLabel), labels)
+    _expire_changed_rows()
+
+
+def _expire_changed_rows() -> None:
+    """Expire what the bulk statements here and in the callers changed (tasks, annotations,
+    scores...), but not users, nor a project's settings: only its totals moved, and
+    keeping the rest loaded spares the request reloading them."""
+    for instance in list(db.session.identity_map.values()):
+        if isinstance(instance, Project):
+            db.session.expire(instance, ["annotation_count", "pending_count"])
+        elif not isinstance(instance, User):
+            db.session.expire(instance)
+
+
+def task_totals(task_ids: Sequence[int]) -> tuple[int, int]:
+    """(annotations, pending annotations) summed over these tasks' denormalised counts."""
+    annotations, pending = db.session.execute(
+        select(
+            func.coalesce(func.sum(Task.annotation_count), 0),
+            func.coalesce(func.sum(Task.pending_count), 0),
+        ).where(Task.id.in_(task_ids))
+    ).one()
+    return annotations, pending
+
+
+def shift_project_totals(project_id: int, annotations: int, pending: int) -> None:
+    """Move the project's totals (Project.annotation_count, pending_count) by these amounts;
+    every change to the tasks' counts calls it in the same transaction."""
+    if annotations or pending:
+        db.session.execute(
+            update(Project)
+            .where(Project.id == project_id)
+            .values(
+                annotation_count=Project.annotation_count + annotations,
+                pending_count=Project.pending_count + pending,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def forget_task_counts(project_id: int, task_ids: Sequence[int]) -> None:
+    """Take these tasks' counts out of the project's totals: call it before deleting the
+    tasks, or all of their annotations."""
+    annotations, pending = task_totals(task_ids)
+    shift_project_totals(project_id, -annotations, -pending)
+
+
+def recount_project_totals(project_id: int) -> None:
+    """Set the project's totals from its tasks (recompute-metrics, a repair)."""
+    annotations, pending = db.session.execute(
+        select(
+            func.coalesce(func.sum(Task.annotation_count), 0),
+            func.coalesce(func.sum(Task.pending_count), 0),
+        ).where(Task.project_id == project_id)
+    ).one()
+    db.session.execute(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(annotation_count=annotations, pending_count=pending)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,81 @@
+"""review stream and filter speed
+
+Project counters of annotations and pending annotations (summed from the tasks), the task
+counts index in id order (the review queue walks it), the label index with task_id before
+source, and on SQLite a trigram full-text index over the tasks' text.
+
+Revision ID: 0004_stream_and_filter_speed
+Revises: 0003_dashboard_speed
+Create Date: 2026-11-28 03:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0004_stream_and_filter_speed'
+down_revision = '0003_dashboard_speed'
+branch_labels = None
+depends_on = None
+
+# reviewapp.text_search.SQLITE_DDL as of this revision.
+SQLITE_TEXT_INDEX = (
+    "CREATE VIRTUAL TABLE task_text USING fts5("
+    "data_text, content='task', content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER task_text_insert AFTER INSERT ON task BEGIN "
+    "INSERT INTO task_text(rowid, data_text) VALUES (new.id, new.data_text); END",
+    "CREATE TRIGGER task_text_delete AFTER DELETE ON task BEGIN "
+    "INSERT INTO task_text(task_text, rowid, data_text) VALUES ('delete', old.id, old.data_text); "
+    "END",
+    "CREATE TRIGGER task_text_update AFTER UPDATE OF data_text ON task BEGIN "
+    "INSERT INTO task_text(task_text, rowid, data_text) VALUES ('delete', old.id, old.data_text); "
+    "INSERT INTO task_text(rowid, data_text) VALUES (new.id, new.data_text); END",
+    "INSERT INTO task_text(task_text) VALUES ('rebuild')",
+)
+COUNTS = ('project_id', 'pending_count', 'annotation_count', 'skipped_count', 'accepted_count',
+          'fixed_count', 'rejected_count')
+
+
+def upgrade():
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('annotation_count', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('pending_count', sa.Integer(), server_default='0', nullable=False))
+
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_project_counts')
+        batch_op.create_index('ix_task_project_counts', ['project_id', 'id', *COUNTS[1:]], unique=False)
+
+    with op.batch_alter_table('task_label', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_label_lookup')
+        batch_op.create_index('ix_task_label_lookup', ['project_id', 'control', 'label', 'task_id', 'source'], unique=False)
+
+    op.execute(
+        "UPDATE project SET "
+        "annotation_count = COALESCE((SELECT SUM(task.annotation_count) FROM task "
+        "WHERE task.project_id = project.id), 0), "
+        "pending_count = COALESCE((SELECT SUM(task.pending_count) FROM task "
+        "WHERE task.project_id = project.id), 0)"
+    )
+    if op.get_bind().dialect.name == 'sqlite':
+        for statement in SQLITE_TEXT_INDEX:
+            op.execute(statement)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == 'sqlite':
+        for name in ('task_text_update', 'task_text_delete', 'task_text_insert'):
+            op.execute(f"DROP TRIGGER {name}")
+        op.execute("DROP TABLE task_text")
+
+    with op.batch_alter_table('task_label', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_label_lookup')
+        batch_op.create_index('ix_task_label_lookup', ['project_id', 'control', 'label', 'source', 'task_id'], unique=False)
+
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_project_counts')
+        batch_op.create_index('ix_task_project_counts', list(COUNTS), unique=False)
+
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.drop_column('pending_count')
+        batch_op.drop_column('annotation_count')
