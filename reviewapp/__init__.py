@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from reviewapp import sqlite_turns
 from reviewapp.config import DEFAULT_SECRET_KEY, Defaults
 from reviewapp.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -91,3 +92,4 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        sqlite_turns.open_turns(dbapi_connection, connection_record)
