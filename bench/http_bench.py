@@ -1,8 +1,9 @@
 """Latency of pages and actions over HTTP against gunicorn, for `make bench`.
 
 Each case is timed as a real browser request would be (session cookie, CSRF token, htmx
-headers) with http.client over keep-alive connections, after a warm-up; p50 and p95 are
-over REPEAT requests.
+headers) with http.client (the sync workers close the connection after each answer, so
+every request opens one, as behind a proxy), after a warm-up; p50 and p95 are over REPEAT
+requests.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Timing:
     case: str
     samples: list[float] = field(default_factory=list)
     note: str = ""
+    targets: tuple[float, float] | None = None  # (p50, p95) ms, when not the table's own
 
     @property
     def p50(self) -> float:
@@ -41,7 +43,12 @@ class Timing:
 
 
 class Server:
-    """gunicorn serving the app on a free port of 127.0.0.1."""
+    """gunicorn serving the app on a free port of 127.0.0.1, as the README deploys it.
+
+    Sync workers (gunicorn's default): each request goes to a free process. The threaded
+    worker keeps a client's connection on one process, so two reviewers could share one
+    process (and its GIL) while another idles; measured 2x slower with 4 reviewers.
+    """
 
     def __init__(self, env: dict[str, str], workers: int = 4, port: int = 5099):
         self.port = port
@@ -52,12 +59,6 @@ class Server:
                 "gunicorn",
                 "-w",
                 str(workers),
-                "-k",
-                "gthread",
-                "--threads",
-                "2",
-                "--keep-alive",
-                "60",
                 "-b",
                 f"127.0.0.1:{port}",
                 "--log-level",
@@ -82,7 +83,7 @@ class Server:
 
 
 class Client:
-    """A logged-in browser: cookie, CSRF token, keep-alive connection."""
+    """A logged-in browser: cookie, CSRF token, its own connection."""
 
     def __init__(self, port: int, email: str, password: str = PASSWORD):
         self.port = port
@@ -112,7 +113,7 @@ class Client:
             self.connection.request(method, path, body=body, headers=headers)
             response = self.connection.getresponse()
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            # The server closed an idle keep-alive connection: open a new one.
+            # The server closed the connection: open a new one.
             self.connection.close()
             self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             self.connection.request(method, path, body=body, headers=headers)
@@ -146,5 +147,6 @@ def print_timings(title: str, timings: list[Timing], p50_target: float, p95_targ
     print(f"{title} (p50 target {p50_target:g} ms, p95 target {p95_target:g} ms)")
     print(f"{'case':<44} {'p50 ms':>8} {'p95 ms':>8}  verdict")
     for t in timings:
-        ok = t.p50 <= p50_target and t.p95 <= p95_target
+        p50_max, p95_max = t.targets or (p50_target, p95_target)
+        ok = t.p50 <= p50_max and t.p95 <= p95_max
         print(f"{t.case:<44} {t.p50:8.1f} {t.p95:8.1f}  {'met' if ok else 'MISSED'} {t.note}")

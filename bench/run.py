@@ -338,7 +338,7 @@ def review_stream(bench: Bench) -> list[Row]:
         server.stop()
     total, doubled = bench.run(sys.executable, "-c", COUNT_REVIEWS).stdout.split()[-2:]
     timings = [
-        Timing("next item (4 reviewers at once)", next_timings),
+        Timing("next item (4 reviewers at once)", next_timings, targets=(30, 80)),
         Timing("verdict + next item (4 reviewers at once)", verdict_timings),
     ]
     bench.reports.append(
