@@ -341,6 +341,10 @@ class AgreementPair(db.Model):
 
     __table_args__ = (
         Index("ix_agreement_pair_task", "task_id"),
+        # Deleting an annotation cascades here: without these, a scan of every pair per
+        # annotation (deleting 10,000 tasks took minutes).
+        Index("ix_agreement_pair_annotation_a", "annotation_a_id"),
+        Index("ix_agreement_pair_annotation_b", "annotation_b_id"),
         # Covers the dashboard's sums per pair of annotators.
         Index(
             "ix_agreement_pair_project_users_score", "project_id", "user_a_id", "user_b_id", "score"
@@ -366,6 +370,8 @@ class GtScore(db.Model):
 
     __table_args__ = (
         Index("ix_gt_score_task", "task_id"),
+        Index("ix_gt_score_annotation", "annotation_id"),  # cascades, as for agreement_pair
+        Index("ix_gt_score_prediction", "prediction_id"),
         Index("ix_gt_score_project_user", "project_id", "user_id"),
         Index("ix_gt_score_project_model", "project_id", "model_version"),
     )

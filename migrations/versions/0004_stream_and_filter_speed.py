@@ -2,7 +2,8 @@
 
 Project counters of annotations and pending annotations (summed from the tasks), the task
 counts index in id order (the review queue walks it), the label index with task_id before
-source, and on SQLite a trigram full-text index over the tasks' text.
+source, indexes on the score tables' annotation and prediction ids (deleting annotations
+cascades through them), and on SQLite a trigram full-text index over the tasks' text.
 
 Revision ID: 0004_stream_and_filter_speed
 Revises: 0003_dashboard_speed
@@ -23,8 +24,6 @@ depends_on = None
 SQLITE_TEXT_INDEX = (
     "CREATE VIRTUAL TABLE task_text USING fts5("
     "data_text, content='task', content_rowid='id', tokenize='trigram')",
-    "CREATE TRIGGER task_text_insert AFTER INSERT ON task BEGIN "
-    "INSERT INTO task_text(rowid, data_text) VALUES (new.id, new.data_text); END",
     "CREATE TRIGGER task_text_delete AFTER DELETE ON task BEGIN "
     "INSERT INTO task_text(task_text, rowid, data_text) VALUES ('delete', old.id, old.data_text); "
     "END",
@@ -50,6 +49,14 @@ def upgrade():
         batch_op.drop_index('ix_task_label_lookup')
         batch_op.create_index('ix_task_label_lookup', ['project_id', 'control', 'label', 'task_id', 'source'], unique=False)
 
+    with op.batch_alter_table('agreement_pair', schema=None) as batch_op:
+        batch_op.create_index('ix_agreement_pair_annotation_a', ['annotation_a_id'], unique=False)
+        batch_op.create_index('ix_agreement_pair_annotation_b', ['annotation_b_id'], unique=False)
+
+    with op.batch_alter_table('gt_score', schema=None) as batch_op:
+        batch_op.create_index('ix_gt_score_annotation', ['annotation_id'], unique=False)
+        batch_op.create_index('ix_gt_score_prediction', ['prediction_id'], unique=False)
+
     op.execute(
         "UPDATE project SET "
         "annotation_count = COALESCE((SELECT SUM(task.annotation_count) FROM task "
@@ -64,9 +71,17 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == 'sqlite':
-        for name in ('task_text_update', 'task_text_delete', 'task_text_insert'):
+        for name in ('task_text_update', 'task_text_delete'):
             op.execute(f"DROP TRIGGER {name}")
         op.execute("DROP TABLE task_text")
+
+    with op.batch_alter_table('gt_score', schema=None) as batch_op:
+        batch_op.drop_index('ix_gt_score_prediction')
+        batch_op.drop_index('ix_gt_score_annotation')
+
+    with op.batch_alter_table('agreement_pair', schema=None) as batch_op:
+        batch_op.drop_index('ix_agreement_pair_annotation_b')
+        batch_op.drop_index('ix_agreement_pair_annotation_a')
 
     with op.batch_alter_table('task_label', schema=None) as batch_op:
         batch_op.drop_index('ix_task_label_lookup')

@@ -18,6 +18,7 @@ from typing import IO
 import ijson
 from sqlalchemy import JSON, DateTime, func, insert, select, update
 
+from reviewapp import text_search
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config, validate_result
 from reviewapp.models import (
@@ -377,6 +378,7 @@ class _Importer:
                 }
             )
         ids = _insert_returning_ids(Task, rows)
+        text_search.add_tasks(db.session.connection(), ids[0], ids[-1])
         shift_project_totals(
             project_id,
             sum(r["annotation_count"] for r in rows),
