@@ -233,3 +233,27 @@ def test_the_task_text_is_shown_and_escaped(client, app, stream):
     task_id = db.session.scalar(select(Task.id).order_by(Task.id.desc()))
     body = client.get(review_url(project) + f"?ids={task_id}").get_data(as_text=True)
     assert "&lt;b&gt;bold&lt;/b&gt; claim" in body and "<b>bold</b>" not in body
+
+
+def test_the_data_managers_form_lands_on_a_clean_url_of_the_set(client, stream):
+    project, _, _ = stream
+    task_ids = db.session.scalars(select(Task.id).order_by(Task.id)).all()
+    response = client.get(
+        review_url(project),
+        query_string=[
+            ("csrf_token", "token"),
+            ("ordering", "-prediction_score"),
+            ("all_matching", "1"),
+            ("ids", str(task_ids[0])),
+            ("page_ids", str(task_ids[0])),
+            ("page_ids", str(task_ids[1])),
+        ],
+    )
+    assert response.status_code == 302
+    # The unticked row on the page is the exclusion; token and page ids are gone.
+    assert response.location == (
+        f"/projects/{project.id}/review?ordering=-prediction_score"
+        f"&all_matching=1&excluded={task_ids[1]}"
+    )
+    body = client.get(response.location).get_data(as_text=True)
+    assert "<strong>2</strong> of 2 left" in body

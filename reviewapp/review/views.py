@@ -58,6 +58,11 @@ def stream(project_id: int):
     """The review stream: the next pending annotation of the chosen set, one at a time."""
     project = get_project_for(current_user, project_id, REVIEWERS)
     state, selection, task_ids = _set(project, request.args)
+    if "csrf_token" in request.args or "page_ids" in request.args:
+        # Sent by the Data Manager's bulk form: a clean URL of the set alone, to share or
+        # reload, without the form's token and the page's row ids.
+        args = {**state.to_args(), **selection.to_args()}
+        return redirect(url_for("review.stream", project_id=project.id, **args))
     item = next_for_review(project, current_user, state, task_ids)
     return _render(project, state, selection, task_ids, item)
 
