@@ -465,6 +465,31 @@ def dashboard(bench: Bench) -> list[Row]:
     return [Row("recompute", *_numbers(recompute), note=note)]
 
 
+DELETE_FILTER = {"agreement_max": "0.2"}
+
+
+def delete_tasks(bench: Bench) -> list[Row]:
+    """Bulk "Delete tasks" over the tasks matching a filter (about a tenth of them), with
+    their annotations, reviews and scores: last, as it changes the data."""
+    server = Server(bench.env)
+    try:
+        client = Client(server.port, MANAGER)
+        start = time.perf_counter()
+        status, body = client.request(
+            "POST",
+            f"/projects/{bench.project_id}/tasks/bulk",
+            {"action": "delete_tasks", "all_matching": "1", "confirm": "1", **DELETE_FILTER},
+            htmx=True,
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        server.stop()
+    message = re.search(r'class="flash [a-z]+">([^<]+)<', body)
+    return [
+        Row("delete tasks", seconds, 0.0, 0.0, note=message.group(1) if message else str(status))
+    ]
+
+
 SECTIONS: list[Callable[[Bench], list[Row]]] = [
     generate,
     create_database,
@@ -475,6 +500,7 @@ SECTIONS: list[Callable[[Bench], list[Row]]] = [
     review_stream,
     label_stream,
     dashboard,
+    delete_tasks,
 ]
 
 
