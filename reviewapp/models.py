@@ -244,6 +244,8 @@ class Review(db.Model):
     annotation_id: Mapped[int] = mapped_column(
         ForeignKey("annotation.id", ondelete="CASCADE"), index=True
     )
+    # The annotation's project, so the dashboard reads a project's reviews from one index.
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     verdict: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
@@ -254,6 +256,13 @@ class Review(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     reviewer: Mapped[User] = relationship()
+
+    __table_args__ = (
+        # Covers reviewer activity: each reviewer's verdicts in time order.
+        Index("ix_review_project_reviewer", "project_id", "reviewer_id", "created_at", "verdict"),
+        # Covers the fix sizes per annotator: only a project's fixes are read.
+        Index("ix_review_project_verdict", "project_id", "verdict", "annotation_id", "fix_size"),
+    )
 
     def __repr__(self) -> str:
         return f"<Review {self.id} {self.verdict} of annotation {self.annotation_id}>"

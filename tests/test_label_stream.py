@@ -169,6 +169,7 @@ def test_a_requeued_annotation_comes_first_with_the_comment_and_goes_back_to_pen
     db.session.add(
         Review(
             annotation_id=annotation.id,
+            project_id=annotation.project_id,
             reviewer_id=reviewer.id,
             verdict="rejected",
             comment="It is negative.",
@@ -222,7 +223,13 @@ def test_own_annotations_newest_first_with_latest_review(setup):
     submit(project, ann2, ids[2])
     for verdict, comment in (("rejected", "no"), ("accepted", "fine now")):
         db.session.add(
-            Review(annotation_id=first, reviewer_id=reviewer.id, verdict=verdict, comment=comment)
+            Review(
+                annotation_id=first,
+                project_id=project.id,
+                reviewer_id=reviewer.id,
+                verdict=verdict,
+                comment=comment,
+            )
         )
     db.session.commit()
     page = stream.own_annotations(project, ann1)

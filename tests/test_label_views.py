@@ -152,6 +152,7 @@ def test_requeued_annotation_shows_the_reviewers_comment(client, auth, setup):
     db.session.add(
         Review(
             annotation_id=annotation.id,
+            project_id=annotation.project_id,
             reviewer_id=reviewer.id,
             verdict="rejected",
             comment="Read it <again>.",

@@ -76,10 +76,7 @@ def test_middle_positions_pick_the_median(n):
 
 
 def test_review_gaps_are_capped_at_ten_minutes():
-    times = [datetime(2024, 1, 1, 9, 0, s) for s in (0, 30)] + [
-        datetime(2024, 1, 1, 9, 1, 30),
-        datetime(2024, 1, 1, 9, 20, 0),
-    ]
+    times = [0.0, 30.0, 90.0, 1200.0]  # 9:00:00, 9:00:30, 9:01:30, 9:20:00 in seconds
     # 30 s, 60 s, then 18.5 min capped to 600 s.
     assert review_gaps(times) == [30.0, 60.0, 600.0]
     assert review_gaps(times[:1]) == []
@@ -301,6 +298,7 @@ def build_small() -> Small:
         db.session.add(
             Review(
                 annotation_id=annotation.id,
+                project_id=annotation.project_id,
                 reviewer_id=users[reviewer].id,
                 verdict=verdict,
                 fix_size=size,
@@ -400,7 +398,13 @@ def test_reviews_in_another_project_do_not_count(small):
     factories.tasks(other, [{"data": {"text": "x"}, "annotations": [factories.annotation(bob)]}])
     annotation = db.session.scalar(select(Annotation).where(Annotation.project_id == other.id))
     db.session.add(
-        Review(annotation_id=annotation.id, reviewer_id=rita.id, verdict="fixed", fix_size=0.9)
+        Review(
+            annotation_id=annotation.id,
+            project_id=annotation.project_id,
+            reviewer_id=rita.id,
+            verdict="fixed",
+            fix_size=0.9,
+        )
     )
     db.session.commit()
     metrics = project_metrics(small.project)
@@ -579,3 +583,40 @@ def test_sql_histogram_uses_the_same_buckets(small):
     for value in values:
         expected[bucket_of(value)] += 1
     assert counts == expected == [1, 0, 0, 2, 0, 1, 0, 0, 0, 2]
+
+
+def test_review_gap_medians_in_sql_match_the_python_definition(app):
+    """Medians read from the database equal median(review_gaps(...)) of the times."""
+    from datetime import timedelta
+
+    from reviewapp.services.metrics import _review_gap_medians
+    from reviewapp.services.metrics_core import median
+
+    project = factories.project()
+    reviewers = [factories.user("reviewer") for _ in range(3)]
+    factories.tasks(
+        project, [{"data": {"text": "two"}, "annotations": [factories.annotation("a@x.com")]}]
+    )
+    annotation_id = db.session.scalar(select(Annotation.id))
+    rng = random.Random(7)
+    start = datetime(2024, 5, 1, 9, 0, 0)
+    expected = {}
+    for count, reviewer in zip((1, 6, 9), reviewers, strict=True):
+        # Gaps from a second to an hour, with repeats; sub-second parts too.
+        offsets = sorted(rng.choice([0, 1.5, 30, 30, 59.25, 600, 601, 3600]) for _ in range(count))
+        times = [start + timedelta(seconds=sum(offsets[: i + 1]) + i) for i in range(count)]
+        for at in times:
+            db.session.add(
+                Review(
+                    annotation_id=annotation_id,
+                    project_id=project.id,
+                    reviewer_id=reviewer.id,
+                    verdict="accepted",
+                    created_at=at,
+                )
+            )
+        gaps = review_gaps([(at - start).total_seconds() for at in times])
+        if gaps:
+            expected[reviewer.id] = (round(median(gaps), 3), len(gaps))
+    db.session.commit()
+    assert _review_gap_medians(project.id) == expected

@@ -73,6 +73,7 @@ def classified(app):
     db.session.add(
         Review(
             annotation_id=differing.id,
+            project_id=differing.project_id,
             reviewer_id=reviewer.id,
             verdict="rejected",
             reason="Wrong label",

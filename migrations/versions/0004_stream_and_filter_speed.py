@@ -1,6 +1,7 @@
 """review stream and filter speed
 
-Project counters of annotations and pending annotations (summed from the tasks), the task
+Project counters of annotations and pending annotations (summed from the tasks), reviews'
+project (for the dashboard's reviewer activity), the task
 counts index in id order (the review queue walks it), the label index with task_id before
 source, indexes on the score tables' annotation and prediction ids (deleting annotations
 cascades through them), and on SQLite a trigram full-text index over the tasks' text.
@@ -57,6 +58,18 @@ def upgrade():
         batch_op.create_index('ix_gt_score_annotation', ['annotation_id'], unique=False)
         batch_op.create_index('ix_gt_score_prediction', ['prediction_id'], unique=False)
 
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('project_id', sa.Integer(), nullable=True))
+    op.execute(
+        "UPDATE review SET project_id = "
+        "(SELECT annotation.project_id FROM annotation WHERE annotation.id = review.annotation_id)"
+    )
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.alter_column('project_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key(batch_op.f('fk_review_project_id_project'), 'project', ['project_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_index('ix_review_project_reviewer', ['project_id', 'reviewer_id', 'created_at', 'verdict'], unique=False)
+        batch_op.create_index('ix_review_project_verdict', ['project_id', 'verdict', 'annotation_id', 'fix_size'], unique=False)
+
     op.execute(
         "UPDATE project SET "
         "annotation_count = COALESCE((SELECT SUM(task.annotation_count) FROM task "
@@ -70,6 +83,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.drop_index('ix_review_project_verdict')
+        batch_op.drop_index('ix_review_project_reviewer')
+        batch_op.drop_constraint(batch_op.f('fk_review_project_id_project'), type_='foreignkey')
+        batch_op.drop_column('project_id')
+
     if op.get_bind().dialect.name == 'sqlite':
         for name in ('task_text_update', 'task_text_delete'):
             op.execute(f"DROP TRIGGER {name}")

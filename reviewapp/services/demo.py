@@ -170,7 +170,12 @@ def _add_reviews(project: Project, reviewer: User) -> None:
         if len(plan) == REVIEWED:
             break
     for annotation, verdict, after in plan:
-        review = Review(annotation_id=annotation.id, reviewer_id=reviewer.id, verdict=verdict)
+        review = Review(
+            annotation_id=annotation.id,
+            project_id=annotation.project_id,
+            reviewer_id=reviewer.id,
+            verdict=verdict,
+        )
         if verdict == "rejected":
             review.reason = "Wrong label"
             review.comment = "The customer's conclusion decides the sentiment; please re-read it."

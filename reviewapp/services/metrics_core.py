@@ -286,12 +286,10 @@ def median_of_counts(counts: Iterable[tuple[float, int]]) -> float | None:
     return (nth(n // 2 - 1) + nth(n // 2)) / 2
 
 
-def review_gaps(times: Sequence[datetime], cap: float = REVIEW_GAP_CAP_SECONDS) -> list[float]:
-    """Seconds between consecutive reviews (times in order), each capped at ``cap``."""
-    return [
-        min((later - earlier).total_seconds(), cap)
-        for earlier, later in zip(times, times[1:], strict=False)
-    ]
+def review_gaps(seconds: Sequence[float], cap: float = REVIEW_GAP_CAP_SECONDS) -> list[float]:
+    """Seconds between consecutive reviews (their times in seconds, in order), each capped
+    at ``cap``."""
+    return [min(later - earlier, cap) for earlier, later in zip(seconds, seconds[1:], strict=False)]
 
 
 def bucket_of(agreement: float) -> int:

@@ -262,6 +262,7 @@ def record_verdict(
         raise StaleVerdict(f"Annotation #{annotation_id} was reviewed by someone else meanwhile.")
     review = Review(
         annotation_id=annotation.id,
+        project_id=annotation.project_id,
         reviewer_id=reviewer.id,
         verdict=verdict,
         comment=comment,
