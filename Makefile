@@ -23,7 +23,7 @@ $(SECRET):
 
 run: install $(SECRET)
 	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) db upgrade
-	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) demo
+	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) demo --url http://$(HOST):$(PORT)
 	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install

@@ -101,11 +101,12 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Wrote {output}.")
 
     @app.cli.command("demo")
-    def demo_command() -> None:
+    @click.option("--url", default="http://127.0.0.1:5000", help="Where the app answers (printed).")
+    def demo_command(url: str) -> None:
         """Load demo users and projects (once; does nothing if they exist) and print logins."""
         from reviewapp.services.demo import load_demo
 
-        for line in load_demo():
+        for line in load_demo(url):
             click.echo(line)
 
     @app.cli.command("recompute-metrics")

@@ -98,3 +98,10 @@ def test_import_failure_exits_non_zero(app, tmp_path):
     assert "not valid JSON" in result.output and "Nothing was imported" in result.output
     missing = app.test_cli_runner().invoke(args=["import", "999", str(source)])
     assert "No project with id 999" in missing.output
+
+
+def test_demo_prints_where_to_log_in(app):
+    result = app.test_cli_runner().invoke(args=["demo", "--url", "http://127.0.0.1:8080"])
+    assert result.exit_code == 0, result.output
+    assert "Log in at http://127.0.0.1:8080 as:" in result.output
+    assert "manager   manager@example.com / demo-password" in result.output

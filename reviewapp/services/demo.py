@@ -34,14 +34,14 @@ REJECT_REASONS = "Wrong label\nMissed an entity or shape\nRegion boundaries are 
 REVIEWED = 15
 
 
-def load_demo() -> list[str]:
+def load_demo(url: str = URL) -> list[str]:
     """Create the demo users, projects, tasks and reviews once; return how to log in.
 
     Idempotent: when admin@example.com exists nothing is created. The admin is created
     last, so a run that failed halfway is finished by the next one (users are reused).
     """
     if find_user(ADMIN):
-        return ["The demo data is already loaded.", *_login_lines()]
+        return ["The demo data is already loaded.", *_login_lines(url)]
     users = [_user(email, role, name) for email, role, name in STAFF]
     users += [
         _user(email, "annotator", name) for email, name in zip(ANNOTATORS, NAMES, strict=True)
@@ -98,12 +98,12 @@ def load_demo() -> list[str]:
     tasks = db.session.scalar(
         select(func.count(Task.id)).where(Task.project_id.in_([p.id for p in projects]))
     )
-    return [f"Loaded the demo: {len(projects)} projects, {tasks} tasks.", *_login_lines()]
+    return [f"Loaded the demo: {len(projects)} projects, {tasks} tasks.", *_login_lines(url)]
 
 
-def _login_lines() -> list[str]:
+def _login_lines(url: str) -> list[str]:
     return [
-        f"Log in at {URL} as:",
+        f"Log in at {url} as:",
         f"  admin     {ADMIN} / {DEMO_PASSWORD}",
         f"  manager   {MANAGER} / {DEMO_PASSWORD}",
         f"  reviewer  {REVIEWER} / {DEMO_PASSWORD}",
