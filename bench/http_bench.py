@@ -13,6 +13,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -129,6 +130,24 @@ class Client:
         if status != 200:
             raise RuntimeError(f"GET {path} answered {status}")
         return body
+
+
+def warm(port: int, email: str, paths: list[str], clients: int = 4, rounds: int = 2) -> None:
+    """Each worker process compiles templates and queries on its own first requests: send
+    every path from several clients at once, so that every worker has served them before
+    the timing (a sequential warm-up may reach only one worker)."""
+
+    def run() -> None:
+        client = Client(port, email)
+        for _ in range(rounds):
+            for path in paths:
+                client.get(path, True)
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def timed(case: str, call: Callable[[], object], repeat: int = REPEAT) -> Timing:
