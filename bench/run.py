@@ -371,6 +371,7 @@ def label_stream(bench: Bench) -> list[Row]:
     server = Server(bench.env)
     label = f"/projects/{bench.project_id}/label"
     try:
+        warm(server.port, ANNOTATOR, [label])
         client = Client(server.port, ANNOTATOR)
         page = {"body": client.get(label)}
         next_task = timed("next task", lambda: page.update(body=client.get(label)))
