@@ -2,7 +2,6 @@
 
 import fcntl
 import os
-import time
 
 import pytest
 from sqlalchemy import update
@@ -52,13 +51,12 @@ def test_a_write_holds_the_turn_until_commit_or_rollback(lock_file):
 
 def test_a_writer_goes_on_when_the_turn_is_not_given_back(lock_file, monkeypatch):
     user = factories.user()
-    monkeypatch.setattr(sqlite_turns, "WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(sqlite_turns, "WAIT_SECONDS", 0.0)  # give up at once
     fcntl.flock(lock_file, fcntl.LOCK_EX)  # a holder that never ends its turn
     try:
-        start = time.monotonic()
         rename(user, "c")
+        assert sqlite_turns.HELD not in db.session.connection().info  # went on without it
         db.session.commit()
-        assert time.monotonic() - start >= 0.05
     finally:
         fcntl.flock(lock_file, fcntl.LOCK_UN)
     assert db.session.get(User, user.id).name == "c"
