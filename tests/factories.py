@@ -6,7 +6,7 @@ import itertools
 
 from reviewapp.extensions import db
 from reviewapp.labeling.presets import IMAGE_BOXES, NAMED_ENTITIES, TEXT_CLASSIFICATION
-from reviewapp.models import Project, User
+from reviewapp.models import Annotation, Project, Review, User
 from reviewapp.services.importer import import_tasks
 from reviewapp.services.projects import create_project
 from reviewapp.services.users import add_member, create_user, new_api_token
@@ -72,3 +72,17 @@ def comparable(result: list[dict]) -> tuple:
         else:
             out.append(tuple(value["rectanglelabels"]))
     return tuple(sorted(out))
+
+
+def review(annotation: Annotation, reviewer: User, verdict: str = "accepted", **fields) -> Review:
+    """A verdict row on annotation (its project filled in), added to the session; the
+    annotation's status and the task counts are the caller's to set."""
+    row = Review(
+        annotation_id=annotation.id,
+        project_id=annotation.project_id,
+        reviewer_id=reviewer.id,
+        verdict=verdict,
+        **fields,
+    )
+    db.session.add(row)
+    return row

@@ -169,14 +169,7 @@ def test_delete_annotations_deletes_their_stored_scores(setup):
 def test_delete_annotations_asks_first_then_resets_the_tasks(setup):
     project, manager, rev1, rev2, ids = setup
     annotation = db.session.scalar(select(Annotation).where(Annotation.task_id == ids[0]))
-    db.session.add(
-        Review(
-            annotation_id=annotation.id,
-            project_id=project.id,
-            reviewer_id=rev1.id,
-            verdict="accepted",
-        )
-    )
+    factories.review(annotation, rev1)
     db.session.commit()
     question = run("delete_annotations", project, manager, ids[:2])
     assert question.needs_confirmation

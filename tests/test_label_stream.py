@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from reviewapp.extensions import db
-from reviewapp.models import Annotation, Review, Task, TaskLease, utcnow
+from reviewapp.models import Annotation, Task, TaskLease, utcnow
 from reviewapp.services import label_stream as stream
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
 from tests import factories
@@ -166,15 +166,8 @@ def test_a_requeued_annotation_comes_first_with_the_comment_and_goes_back_to_pen
     saved = submit(project, ann1, ids[1])
     annotation = db.session.get(Annotation, saved.annotation.id)
     annotation.review_status, annotation.requeued = "rejected", True
-    db.session.add(
-        Review(
-            annotation_id=annotation.id,
-            project_id=annotation.project_id,
-            reviewer_id=reviewer.id,
-            verdict="rejected",
-            comment="It is negative.",
-            reason="Wrong label",
-        )
+    factories.review(
+        annotation, reviewer, "rejected", comment="It is negative.", reason="Wrong label"
     )
     db.session.commit()
     item = stream.next_item(project, ann1)
@@ -222,15 +215,7 @@ def test_own_annotations_newest_first_with_latest_review(setup):
     submit(project, ann1, ids[1])
     submit(project, ann2, ids[2])
     for verdict, comment in (("rejected", "no"), ("accepted", "fine now")):
-        db.session.add(
-            Review(
-                annotation_id=first,
-                project_id=project.id,
-                reviewer_id=reviewer.id,
-                verdict=verdict,
-                comment=comment,
-            )
-        )
+        factories.review(db.session.get(Annotation, first), reviewer, verdict, comment=comment)
     db.session.commit()
     page = stream.own_annotations(project, ann1)
     assert page.total == 2 and page.pages == 1

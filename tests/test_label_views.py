@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.labeling.form import result_from_form
-from reviewapp.models import Annotation, Review, Task
+from reviewapp.models import Annotation, Task
 from reviewapp.services.projects import create_project
 from reviewapp.services.users import add_member
 from tests import factories
@@ -149,15 +149,7 @@ def test_requeued_annotation_shows_the_reviewers_comment(client, auth, setup):
     annotation = db.session.scalar(select(Annotation))
     annotation.review_status, annotation.requeued = "rejected", True
     reviewer = factories.user("reviewer")
-    db.session.add(
-        Review(
-            annotation_id=annotation.id,
-            project_id=annotation.project_id,
-            reviewer_id=reviewer.id,
-            verdict="rejected",
-            comment="Read it <again>.",
-        )
-    )
+    factories.review(annotation, reviewer, "rejected", comment="Read it <again>.")
     db.session.commit()
     html = client.get(f"/projects/{project.id}/label").get_data(as_text=True)
     assert f"Task {ids[0]}" in html and "sent back to you" in html

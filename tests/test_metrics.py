@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling.agreement import krippendorff_alpha_nominal
-from reviewapp.models import Annotation, Review, Task
+from reviewapp.models import Annotation, Task
 from reviewapp.services import metrics_core
 from reviewapp.services.bulk import apply_bulk_action
 from reviewapp.services.metrics import choice_alpha, project_metrics
@@ -295,15 +295,12 @@ def build_small() -> Small:
                 Annotation.task_id == tasks[task], Annotation.completed_by_id == users[author].id
             )
         )
-        db.session.add(
-            Review(
-                annotation_id=annotation.id,
-                project_id=annotation.project_id,
-                reviewer_id=users[reviewer].id,
-                verdict=verdict,
-                fix_size=size,
-                created_at=datetime.fromisoformat(f"2024-04-01T{at}"),
-            )
+        factories.review(
+            annotation,
+            users[reviewer],
+            verdict,
+            fix_size=size,
+            created_at=datetime.fromisoformat(f"2024-04-01T{at}"),
         )
         db.session.execute(
             update(Annotation).where(Annotation.id == annotation.id).values(review_status=verdict)
@@ -397,15 +394,7 @@ def test_reviews_in_another_project_do_not_count(small):
     other = factories.project(members=(bob, rita), title="Other")
     factories.tasks(other, [{"data": {"text": "x"}, "annotations": [factories.annotation(bob)]}])
     annotation = db.session.scalar(select(Annotation).where(Annotation.project_id == other.id))
-    db.session.add(
-        Review(
-            annotation_id=annotation.id,
-            project_id=annotation.project_id,
-            reviewer_id=rita.id,
-            verdict="fixed",
-            fix_size=0.9,
-        )
-    )
+    factories.review(annotation, rita, "fixed", fix_size=0.9)
     db.session.commit()
     metrics = project_metrics(small.project)
     theirs = {r.email[0]: r for r in metrics.annotators + metrics.reviewers}
@@ -597,7 +586,7 @@ def test_review_gap_medians_in_sql_match_the_python_definition(app):
     factories.tasks(
         project, [{"data": {"text": "two"}, "annotations": [factories.annotation("a@x.com")]}]
     )
-    annotation_id = db.session.scalar(select(Annotation.id))
+    annotation = db.session.scalar(select(Annotation))
     rng = random.Random(7)
     start = datetime(2024, 5, 1, 9, 0, 0)
     expected = {}
@@ -606,15 +595,7 @@ def test_review_gap_medians_in_sql_match_the_python_definition(app):
         offsets = sorted(rng.choice([0, 1.5, 30, 30, 59.25, 600, 601, 3600]) for _ in range(count))
         times = [start + timedelta(seconds=sum(offsets[: i + 1]) + i) for i in range(count)]
         for at in times:
-            db.session.add(
-                Review(
-                    annotation_id=annotation_id,
-                    project_id=project.id,
-                    reviewer_id=reviewer.id,
-                    verdict="accepted",
-                    created_at=at,
-                )
-            )
+            factories.review(annotation, reviewer, created_at=at)
         gaps = review_gaps([(at - start).total_seconds() for at in times])
         if gaps:
             expected[reviewer.id] = (round(median(gaps), 3), len(gaps))

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, select
 
 from reviewapp.extensions import db
-from reviewapp.models import Annotation, Review, ReviewerAssignment, Task
+from reviewapp.models import Annotation, ReviewerAssignment, Task
 from reviewapp.services.task_detail import task_detail
 from tests import factories
 from tests.test_import_export import box, span
@@ -70,15 +70,12 @@ def classified(app):
     db.session.add(
         ReviewerAssignment(task_id=task.id, user_id=reviewer.id, assigned_by_id=manager.id)
     )
-    db.session.add(
-        Review(
-            annotation_id=differing.id,
-            project_id=differing.project_id,
-            reviewer_id=reviewer.id,
-            verdict="rejected",
-            reason="Wrong label",
-            comment="Re-read the last sentence, please.",
-        )
+    factories.review(
+        differing,
+        reviewer,
+        "rejected",
+        reason="Wrong label",
+        comment="Re-read the last sentence, please.",
     )
     differing.review_status = "rejected"
     db.session.commit()

@@ -217,13 +217,14 @@ def _expire_changed_rows() -> None:
             db.session.expire(instance)
 
 
-def task_totals(task_ids: Sequence[int]) -> tuple[int, int]:
-    """(annotations, pending annotations) summed over these tasks' denormalised counts."""
+def task_totals(*conditions) -> tuple[int, int]:
+    """(annotations, pending annotations) summed over the denormalised counts of the tasks
+    that match the conditions."""
     annotations, pending = db.session.execute(
         select(
             func.coalesce(func.sum(Task.annotation_count), 0),
             func.coalesce(func.sum(Task.pending_count), 0),
-        ).where(Task.id.in_(task_ids))
+        ).where(*conditions)
     ).one()
     return annotations, pending
 
@@ -246,18 +247,13 @@ def shift_project_totals(project_id: int, annotations: int, pending: int) -> Non
 def forget_task_counts(project_id: int, task_ids: Sequence[int]) -> None:
     """Take these tasks' counts out of the project's totals: call it before deleting the
     tasks, or all of their annotations."""
-    annotations, pending = task_totals(task_ids)
+    annotations, pending = task_totals(Task.id.in_(task_ids))
     shift_project_totals(project_id, -annotations, -pending)
 
 
 def recount_project_totals(project_id: int) -> None:
     """Set the project's totals from its tasks (recompute-metrics, a repair)."""
-    annotations, pending = db.session.execute(
-        select(
-            func.coalesce(func.sum(Task.annotation_count), 0),
-            func.coalesce(func.sum(Task.pending_count), 0),
-        ).where(Task.project_id == project_id)
-    ).one()
+    annotations, pending = task_totals(Task.project_id == project_id)
     db.session.execute(
         update(Project)
         .where(Project.id == project_id)
