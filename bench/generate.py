@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-from reviewapp.services.sample_data import text_classification_tasks
+from reviewapp.demo.sample_data import text_classification_tasks
 
 ANNOTATORS = [f"annotator{i}@bench.example.com" for i in range(1, 7)]
 

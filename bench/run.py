@@ -433,7 +433,7 @@ from app import app
 from sqlalchemy import select
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Project
-from reviewapp.services.task_state import refresh_tasks
+from reviewapp.services.derived.task_columns import refresh_tasks
 with app.app_context():
     project = db.session.get(Project, {project_id})
     ids = db.session.scalars(select(Annotation.id).where(Annotation.project_id == project.id)

@@ -9,8 +9,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from reviewapp import sqlite_turns
 from reviewapp.config import DEFAULT_SECRET_KEY, Defaults
+from reviewapp.db import sqlite_turns
 from reviewapp.extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")

@@ -63,7 +63,7 @@ def register_cli(app: Flask) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     def import_command(project_id: int, file: str) -> None:
         """Import a Label Studio JSON (or CSV) FILE into project PROJECT_ID."""
-        from reviewapp.services.importer import ImportFailed, import_file
+        from reviewapp.services.import_export.importer import ImportFailed, import_file
 
         project = _project(project_id)
         with (
@@ -91,7 +91,7 @@ def register_cli(app: Flask) -> None:
     @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
     def export_command(project_id: int, fmt: str, only: str, output: str) -> None:
         """Export project PROJECT_ID as Label Studio JSON or CSV."""
-        from reviewapp.services.exporter import export_csv, export_json
+        from reviewapp.services.import_export.exporter import export_csv, export_json
 
         project = _project(project_id)
         chunks = export_json(project.id, only) if fmt == "json" else export_csv(project.id, only)
@@ -104,7 +104,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--url", default="http://127.0.0.1:5000", help="Where the app answers (printed).")
     def demo_command(url: str) -> None:
         """Load demo users and projects (once; does nothing if they exist) and print logins."""
-        from reviewapp.services.demo import load_demo
+        from reviewapp.demo.loader import load_demo
 
         for line in load_demo(url):
             click.echo(line)
@@ -113,9 +113,9 @@ def register_cli(app: Flask) -> None:
     @click.argument("project_id", type=int)
     def recompute_metrics_command(project_id: int) -> None:
         """Rebuild every stored agreement and ground-truth score of PROJECT_ID, and its totals."""
+        from reviewapp.services.derived.scores import recompute_scores
+        from reviewapp.services.derived.task_columns import recount_project_totals
         from reviewapp.services.projects import project_counts
-        from reviewapp.services.scores import recompute_scores
-        from reviewapp.services.task_state import recount_project_totals
 
         project = _project(project_id)
         total = project_counts(project.id)["tasks"]

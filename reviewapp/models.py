@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from reviewapp import text_search
+from reviewapp.db import text_search
 from reviewapp.extensions import db
 
 ROLES = ("admin", "manager", "reviewer", "annotator")
@@ -391,7 +391,7 @@ class ChoiceCount(db.Model):
     value to a Choices control, beside the task's number of values for that control.
 
     A value is the set of choices an annotation picked for the control (one choice for a
-    single choice), keyed by `services.scores.choice_value`. Only tasks with two or more
+    single choice), keyed by `services.derived.scores.choice_value`. Only tasks with two or more
     values for the control have rows. Rewritten with the task's AgreementPair rows.
     """
 

@@ -7,7 +7,7 @@ import itertools
 from reviewapp.extensions import db
 from reviewapp.labeling.presets import IMAGE_BOXES, NAMED_ENTITIES, TEXT_CLASSIFICATION
 from reviewapp.models import Annotation, Project, Review, User
-from reviewapp.services.importer import import_tasks
+from reviewapp.services.import_export.importer import import_tasks
 from reviewapp.services.projects import create_project
 from reviewapp.services.users import add_member, create_user, new_api_token
 

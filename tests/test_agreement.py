@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reviewapp.labeling.agreement import (
+from reviewapp.labeling.config import Control, LabelConfig, ObjectTag
+from reviewapp.services.metrics.agreement import (
     acceptance_rate,
     compare,
     diff_results,
@@ -18,7 +19,6 @@ from reviewapp.labeling.agreement import (
     score,
     task_agreement,
 )
-from reviewapp.labeling.config import Control, LabelConfig, ObjectTag
 
 OBJECTS = {
     "text": ObjectTag("text", "Text", "text"),

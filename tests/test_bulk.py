@@ -15,8 +15,8 @@ from reviewapp.models import (
     Task,
     TaskLabel,
 )
-from reviewapp.services.bulk import BulkError, apply_bulk_action
-from reviewapp.services.task_query import TableState, filtered_tasks
+from reviewapp.services.data_manager.bulk import BulkError, apply_bulk_action
+from reviewapp.services.data_manager.query import TableState, filtered_tasks
 from tests import factories
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from reviewapp.extensions import db
 from reviewapp.models import AgreementPair, Task
-from reviewapp.services.metrics import MODEL_SAMPLE_TASKS, project_metrics
-from reviewapp.services.metrics_core import MIN_N
+from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
+from reviewapp.services.metrics.definitions import MIN_N
 from tests import factories
 from tests.test_metrics import build_small
 

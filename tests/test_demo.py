@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from reviewapp.demo.loader import DEMO_PASSWORD, load_demo
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config, validate_result
-from reviewapp.labeling.agreement import pairwise, task_agreement
 from reviewapp.models import Annotation, Membership, Prediction, Project, Review, Task, User
-from reviewapp.services.demo import DEMO_PASSWORD, load_demo
+from reviewapp.services.metrics.agreement import pairwise, task_agreement
 from reviewapp.services.users import find_user
 from tests.factories import comparable
 

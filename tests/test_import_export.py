@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Membership, Prediction, Task, User
-from reviewapp.services.exporter import export_csv, export_json
-from reviewapp.services.importer import ImportFailed, import_file
+from reviewapp.services.import_export.exporter import export_csv, export_json
+from reviewapp.services.import_export.importer import ImportFailed, import_file
 from tests import factories
 
 

@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import select, update
 
 from reviewapp.extensions import db
-from reviewapp.labeling.agreement import krippendorff_alpha_nominal
 from reviewapp.models import Annotation, Task
-from reviewapp.services import metrics_core
-from reviewapp.services.bulk import apply_bulk_action
-from reviewapp.services.metrics import choice_alpha, project_metrics
-from reviewapp.services.metrics_core import (
+from reviewapp.services.data_manager.bulk import apply_bulk_action
+from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.metrics import definitions as metrics_core
+from reviewapp.services.metrics.aggregates import choice_alpha, project_metrics
+from reviewapp.services.metrics.agreement import krippendorff_alpha_nominal
+from reviewapp.services.metrics.definitions import (
     AlphaRow,
     AnnotatorRow,
     Cell,
@@ -38,7 +39,6 @@ from reviewapp.services.metrics_core import (
     sort_annotators,
 )
 from reviewapp.services.projects import update_project
-from reviewapp.services.task_state import refresh_tasks
 from tests import factories
 
 
@@ -47,7 +47,7 @@ def test_metrics_core_does_not_import_flask_or_the_database():
     modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert modules == {"__future__", "collections.abc", "dataclasses", "datetime",
-                       "reviewapp.labeling.agreement"}  # fmt: skip
+                       "reviewapp.services.metrics.agreement"}  # fmt: skip
 
 
 def test_median():
@@ -578,8 +578,8 @@ def test_review_gap_medians_in_sql_match_the_python_definition(app):
     """Medians read from the database equal median(review_gaps(...)) of the times."""
     from datetime import timedelta
 
-    from reviewapp.services.metrics import _review_gap_medians
-    from reviewapp.services.metrics_core import median
+    from reviewapp.services.metrics.aggregates import _review_gap_medians
+    from reviewapp.services.metrics.definitions import median
 
     project = factories.project()
     reviewers = [factories.user("reviewer") for _ in range(3)]

@@ -14,7 +14,8 @@ from reviewapp.models import (
     Task,
     utcnow,
 )
-from reviewapp.services.review import (
+from reviewapp.services.data_manager.query import TableState
+from reviewapp.services.review_stream import (
     LEASE,
     RENEW_BEFORE,
     StaleVerdict,
@@ -24,7 +25,6 @@ from reviewapp.services.review import (
     queue_size,
     record_verdict,
 )
-from reviewapp.services.task_query import TableState
 from tests import factories
 
 

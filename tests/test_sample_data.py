@@ -8,9 +8,9 @@ from itertools import islice
 import pytest
 from PIL import Image
 
+from reviewapp.demo import sample_data
 from reviewapp.labeling import parse_label_config, validate_result
 from reviewapp.labeling.presets import IMAGE_BOXES, NAMED_ENTITIES, TEXT_CLASSIFICATION
-from reviewapp.services import sample_data
 from tests.factories import comparable
 
 ANNOTATORS = [f"ann{i}@example.com" for i in range(1, 5)]

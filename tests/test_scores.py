@@ -11,8 +11,8 @@ from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.labeling.presets import NAMED_ENTITIES, TEXT_CLASSIFICATION
 from reviewapp.models import AgreementPair, Annotation, ChoiceCount, GtScore, Prediction, Task
-from reviewapp.services.bulk import ACTIONS, BulkRequest
-from reviewapp.services.scores import (
+from reviewapp.services.data_manager.bulk import ACTIONS, BulkRequest
+from reviewapp.services.derived.scores import (
     StoredAnnotation,
     choice_counts,
     choice_value,
@@ -20,7 +20,7 @@ from reviewapp.services.scores import (
     score_task,
     write_scores,
 )
-from reviewapp.services.task_state import refresh_tasks
+from reviewapp.services.derived.task_columns import refresh_tasks
 from tests import factories
 from tests.test_import_export import span
 

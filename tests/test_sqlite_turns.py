@@ -1,4 +1,4 @@
-"""Writers to a SQLite file take turns through its "-writers" lock file (reviewapp.sqlite_turns)."""
+"""Writers to a SQLite file take turns through its "-writers" lock file (db.sqlite_turns)."""
 
 import fcntl
 import os
@@ -6,7 +6,7 @@ import os
 import pytest
 from sqlalchemy import update
 
-from reviewapp import sqlite_turns
+from reviewapp.db import sqlite_turns
 from reviewapp.extensions import db
 from reviewapp.models import User
 from tests import factories

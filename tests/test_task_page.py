@@ -7,7 +7,7 @@ from sqlalchemy import event, select
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, ReviewerAssignment, Task
-from reviewapp.services.task_detail import task_detail
+from reviewapp.services.data_manager.task_page import task_detail
 from tests import factories
 from tests.test_import_export import box, span
 

@@ -6,7 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, ReviewerAssignment, Task
-from reviewapp.services.task_query import (
+from reviewapp.services.data_manager.query import (
     Selection,
     TableState,
     count_tasks,
@@ -15,7 +15,7 @@ from reviewapp.services.task_query import (
     page_task_ids,
     table_page,
 )
-from reviewapp.services.task_state import refresh_tasks
+from reviewapp.services.derived.task_columns import refresh_tasks
 from tests import factories
 
 
@@ -313,7 +313,7 @@ def test_text_search_matches_substrings_of_any_length_and_quotes(project):
 
 
 def test_text_index_follows_deleted_tasks_and_projects(project):
-    from reviewapp.services.bulk import BulkRequest, delete_tasks
+    from reviewapp.services.data_manager.bulk import BulkRequest, delete_tasks
 
     other = factories.project(title="other")
     factories.text_tasks(other, "apple strudel")

@@ -8,8 +8,8 @@ from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
 from reviewapp.dashboard.views import can_see_dashboard
 from reviewapp.permissions import get_project_for
-from reviewapp.services.metrics import project_metrics
-from reviewapp.services.metrics_core import ProjectMetrics
+from reviewapp.services.metrics.aggregates import project_metrics
+from reviewapp.services.metrics.definitions import ProjectMetrics
 
 
 @bp.get("/projects/<int:project_id>/metrics")

@@ -7,14 +7,14 @@ from reviewapp.api.auth import api_user, token_required
 from reviewapp.extensions import db
 from reviewapp.models import Annotation
 from reviewapp.permissions import REVIEWERS, get_project_for
-from reviewapp.services.review import (
+from reviewapp.services.data_manager.query import Selection, TableState
+from reviewapp.services.review_stream import (
     StaleVerdict,
     VerdictError,
     next_for_review,
     queue_size,
     record_verdict,
 )
-from reviewapp.services.task_query import Selection, TableState
 
 
 @bp.post("/projects/<int:project_id>/review/next")

@@ -5,10 +5,10 @@ from reviewapp.api.auth import api_user, token_required
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
-from reviewapp.services.exporter import FORMATS, ONLY, export_response
-from reviewapp.services.importer import ImportFailed, import_file
+from reviewapp.services.data_manager.query import TableState, table_page
+from reviewapp.services.import_export.exporter import FORMATS, ONLY, export_response
+from reviewapp.services.import_export.importer import ImportFailed, import_file
 from reviewapp.services.projects import create_project
-from reviewapp.services.task_query import TableState, table_page
 
 
 def project_json(project) -> dict:

@@ -8,7 +8,7 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from reviewapp.services.metrics_core import ProjectMetrics
+from reviewapp.services.metrics.definitions import ProjectMetrics
 
 Table = tuple[list[str], list[list[object]]]
 

@@ -5,8 +5,8 @@ from reviewapp import htmx
 from reviewapp.dashboard import bp, tables
 from reviewapp.models import Project, User
 from reviewapp.permissions import MANAGERS, get_project_for
-from reviewapp.services.metrics import MODEL_SAMPLE_TASKS, project_metrics
-from reviewapp.services.metrics_core import ANNOTATOR_ORDERS, MIN_N
+from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
+from reviewapp.services.metrics.definitions import ANNOTATOR_ORDERS, MIN_N
 
 DEFAULT_ORDER = "annotator"
 

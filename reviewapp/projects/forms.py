@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from reviewapp.labeling import PRESETS, LabelConfigError, parse_label_config
-from reviewapp.services.exporter import ONLY
+from reviewapp.services.import_export.exporter import ONLY
 
 
 def valid_label_config(form, field) -> None:

@@ -24,10 +24,10 @@ from reviewapp.projects.forms import (
     MemberForm,
     SettingsForm,
 )
-from reviewapp.services.exporter import export_response
-from reviewapp.services.importer import ImportFailed, import_file
+from reviewapp.services.derived.scores import recompute_scores
+from reviewapp.services.import_export.exporter import export_response
+from reviewapp.services.import_export.importer import ImportFailed, import_file
 from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
-from reviewapp.services.scores import recompute_scores
 from reviewapp.services.users import add_member, find_user, remove_member
 
 

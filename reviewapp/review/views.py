@@ -8,16 +8,16 @@ from reviewapp.labeling.form import result_from_form
 from reviewapp.models import Annotation
 from reviewapp.permissions import REVIEWERS, get_in_project, get_project_for
 from reviewapp.review import bp
+from reviewapp.services.data_manager.query import Selection, TableState
+from reviewapp.services.data_manager.task_page import task_detail
 from reviewapp.services.projects import reject_reasons
-from reviewapp.services.review import (
+from reviewapp.services.review_stream import (
     StaleVerdict,
     VerdictError,
     next_for_review,
     queue_counts,
     record_verdict,
 )
-from reviewapp.services.task_detail import task_detail
-from reviewapp.services.task_query import Selection, TableState
 
 
 def _set(project, args):

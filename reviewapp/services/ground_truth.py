@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Project
-from reviewapp.services.task_state import refresh_tasks
+from reviewapp.services.derived.task_columns import refresh_tasks
 
 
 class GroundTruthError(Exception):

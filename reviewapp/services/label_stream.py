@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Project, Review, Task, TaskLease, User, utcnow
+from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.ground_truth import set_ground_truth
-from reviewapp.services.task_state import refresh_tasks
 
 LEASE = timedelta(minutes=10)
 # A claim is lost only when another labeller claimed the same task in the same instant.

@@ -9,9 +9,15 @@ from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for
-from reviewapp.services.bulk import ACTIONS, BulkError, apply_bulk_action
-from reviewapp.services.exporter import FORMATS, export_response
-from reviewapp.services.table_prefs import (
+from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_action
+from reviewapp.services.data_manager.query import (
+    ORDERINGS,
+    PAGE_SIZES,
+    Selection,
+    TableState,
+    table_page,
+)
+from reviewapp.services.data_manager.saved_views import (
     COLUMNS,
     ViewError,
     hidden_columns,
@@ -19,8 +25,8 @@ from reviewapp.services.table_prefs import (
     saved_views,
     set_hidden_columns,
 )
-from reviewapp.services.task_detail import task_detail
-from reviewapp.services.task_query import ORDERINGS, PAGE_SIZES, Selection, TableState, table_page
+from reviewapp.services.data_manager.task_page import task_detail
+from reviewapp.services.import_export.exporter import FORMATS, export_response
 from reviewapp.tasks import bp
 
 

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from reviewapp.demo import sample_data
 from reviewapp.extensions import db
 from reviewapp.models import Annotation
-from reviewapp.services import sample_data
 from tests import factories
 from tests.e2e.conftest import log_in
 

@@ -14,7 +14,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, parse_label_config, validate_result
-from reviewapp.labeling.agreement import diff_results, fix_size
 from reviewapp.models import (
     VERDICTS,
     Annotation,
@@ -26,9 +25,10 @@ from reviewapp.models import (
     User,
     utcnow,
 )
+from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
+from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.metrics.agreement import diff_results, fix_size
 from reviewapp.services.projects import reject_reasons
-from reviewapp.services.task_query import TableState, filtered_tasks, in_table_order
-from reviewapp.services.task_state import refresh_tasks
 
 LEASE = timedelta(minutes=10)
 RENEW_BEFORE = LEASE / 2  # a lease with less than this left is renewed when handed out again

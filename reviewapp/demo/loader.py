@@ -9,15 +9,15 @@ from collections.abc import Iterable
 from flask import current_app
 from sqlalchemy import func, select
 
+from reviewapp.demo import sample_data
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
-from reviewapp.labeling.agreement import fix_size
 from reviewapp.labeling.presets import IMAGE_BOXES, NAMED_ENTITIES, TEXT_CLASSIFICATION
 from reviewapp.models import Annotation, Project, Review, Task, User
-from reviewapp.services import sample_data
-from reviewapp.services.importer import import_tasks
+from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.import_export.importer import import_tasks
+from reviewapp.services.metrics.agreement import fix_size
 from reviewapp.services.projects import create_project
-from reviewapp.services.task_state import refresh_tasks
 from reviewapp.services.users import add_member, create_user, find_user
 
 DEMO_PASSWORD = "demo-password"

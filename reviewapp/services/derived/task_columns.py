@@ -2,7 +2,7 @@
 
 `summarise` is pure and shared by the importer (which knows the rows it writes) and by
 `refresh_tasks` (which reads them back after any change); so the two cannot drift apart.
-Both take the task agreement from `reviewapp.services.scores`, which also stores the pair
+Both take the task agreement from `reviewapp.services.derived.scores`, which also stores the pair
 and ground-truth scores it is computed from, so the column and the stored rows agree.
 """
 
@@ -17,7 +17,7 @@ from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.labeling.results import result_labels
 from reviewapp.models import REVIEW_RANKS, Annotation, Prediction, Project, Task, TaskLabel, User
-from reviewapp.services.scores import write_scores
+from reviewapp.services.derived.scores import write_scores
 
 CHUNK = 1000
 

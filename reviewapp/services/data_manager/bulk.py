@@ -24,8 +24,8 @@ from reviewapp.models import (
     User,
     utcnow,
 )
-from reviewapp.services.scores import delete_scores
-from reviewapp.services.task_state import forget_task_counts, refresh_tasks
+from reviewapp.services.derived.scores import delete_scores
+from reviewapp.services.derived.task_columns import forget_task_counts, refresh_tasks
 
 CHUNK = 5000
 MANAGERS = ("admin", "manager")

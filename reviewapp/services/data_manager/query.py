@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 
-from reviewapp import text_search
+from reviewapp.db import text_search
 from reviewapp.extensions import db
 from reviewapp.models import (
     LABEL_SOURCES,

@@ -4,7 +4,7 @@ rows Krippendorff's alpha is summed from.
 
 They are what the dashboard aggregates, so every number there is one SQL aggregate at
 render time. Definitions (DESIGN.md, "Metrics"), with ``s`` from
-``reviewapp.labeling.agreement.score`` at the project's IoU threshold:
+``reviewapp.services.metrics.agreement.score`` at the project's IoU threshold:
 
 - AgreementPair: ``s(a, b)`` for every pair of the task's non-skipped annotations, stored
   with ``a.id < b.id`` and both annotators.
@@ -37,7 +37,6 @@ from sqlalchemy import Table, delete, select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
-from reviewapp.labeling.agreement import pairwise, score, task_agreement
 from reviewapp.models import (
     AgreementPair,
     Annotation,
@@ -47,6 +46,7 @@ from reviewapp.models import (
     Project,
     Task,
 )
+from reviewapp.services.metrics.agreement import pairwise, score, task_agreement
 
 CHUNK = 1000
 # The longest value key stored as it is (ChoiceCount.value is a String(200)).

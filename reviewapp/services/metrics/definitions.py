@@ -1,5 +1,5 @@
 """The dashboard's numbers as plain dataclasses, and the formulas that turn aggregates into
-them. No flask, no database: `reviewapp.services.metrics` feeds these from SQL.
+them. No flask, no database: `reviewapp.services.metrics.aggregates` feeds these from SQL.
 
 Every metric's definition is in the docstring of the field or function that holds it, so a
 number on the dashboard can be checked by hand (DESIGN.md, "Metrics").
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from reviewapp.labeling.agreement import acceptance_rate
+from reviewapp.services.metrics.agreement import acceptance_rate
 
 # Below this many items a number is shown greyed with its n ("too few to trust").
 MIN_N = 5
@@ -324,7 +324,7 @@ def alpha_from_counts(observed: float, n: int, totals: Iterable[int]) -> float |
 
         alpha = 1 - (n - 1) * observed / (n**2 - sum_c n_c**2)
 
-    the same formula as ``labeling.agreement.krippendorff_alpha_nominal``, taking the sums
+    the same formula as ``services.metrics.agreement.krippendorff_alpha_nominal``, taking the sums
     from a SQL aggregate instead of the units. None when there are no values, or when all
     values are equal (expected disagreement 0).
     """

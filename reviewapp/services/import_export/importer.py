@@ -18,7 +18,7 @@ from typing import IO
 import ijson
 from sqlalchemy import JSON, DateTime, func, insert, select, update
 
-from reviewapp import text_search
+from reviewapp.db import text_search
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config, validate_result
 from reviewapp.models import (
@@ -31,8 +31,8 @@ from reviewapp.models import (
     User,
     utcnow,
 )
-from reviewapp.services.scores import insert_plain_rows, insert_scores, score_task
-from reviewapp.services.task_state import (
+from reviewapp.services.derived.scores import insert_plain_rows, insert_scores, score_task
+from reviewapp.services.derived.task_columns import (
     AnnotationRow,
     data_text,
     label_rows,

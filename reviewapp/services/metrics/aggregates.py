@@ -6,7 +6,7 @@
 downloads and the JSON API all read that one result, so they cannot disagree.
 
 Pair and ground-truth scores come from the AgreementPair and GtScore rows, and alpha from
-the ChoiceCount rows, that `services.scores` keeps current; task counts from the Task
+the ChoiceCount rows, that `services.derived.scores` keeps current; task counts from the Task
 table's denormalised columns; per-annotator counts from the Annotation rows. The queries
 over the project's tasks, annotations, pair scores and alpha units each read a covering
 index in order (see the indexes in models), so they cost a scan of index entries, never
@@ -35,7 +35,6 @@ from sqlalchemy.orm import aliased
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
-from reviewapp.labeling.agreement import score
 from reviewapp.models import (
     VERDICTS,
     AgreementPair,
@@ -48,7 +47,8 @@ from reviewapp.models import (
     Task,
     User,
 )
-from reviewapp.services.metrics_core import (
+from reviewapp.services.metrics.agreement import score
+from reviewapp.services.metrics.definitions import (
     AlphaRow,
     AnnotatorRow,
     Histogram,
@@ -497,7 +497,7 @@ def choice_alpha(project: Project, config: LabelConfig | None = None) -> list[Al
     """Krippendorff's alpha (nominal) and raw agreement of each Choices control, in config
     order (see metrics_core.AlphaRow and alpha_row), from one aggregate query.
 
-    The units are the ChoiceCount rows `services.scores` stores with each task's scores;
+    The units are the ChoiceCount rows `services.derived.scores` stores with each task's scores;
     the database counts the units alike in (unit size, value, count), so only one row per
     such group comes back.
     """

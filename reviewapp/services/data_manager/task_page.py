@@ -3,7 +3,7 @@
 `task_detail` runs four queries whatever the number of annotations: annotations with
 their annotators, predictions, reviews with their reviewers, reviewer assignments with
 who assigned them. The agreement receipt and the ground-truth accuracy are computed
-here from those rows with `reviewapp.labeling.agreement`, the same functions that fill
+here from those rows with `reviewapp.services.metrics.agreement`, the same functions that fill
 the task's denormalised agreement column, so the page and the table cannot disagree.
 """
 
@@ -18,9 +18,9 @@ from sqlalchemy.orm import aliased
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
-from reviewapp.labeling.agreement import REGION_TAGS, Comparison, compare
 from reviewapp.labeling.config import Control
 from reviewapp.models import Annotation, Prediction, Project, Review, ReviewerAssignment, Task, User
+from reviewapp.services.metrics.agreement import REGION_TAGS, Comparison, compare
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The one writer of denormalised task columns, project totals and stored scores."""
