@@ -3,10 +3,11 @@
     BENCH_TASKS=100000 python bench/run.py [--tasks N] [--keep]
 
 Generates a Label Studio JSON file into bench/out/, builds a fresh SQLite database in a
-temporary folder with the real CLI (`flask db upgrade`, `create-user`), then times
-`flask import` and `flask export` (JSON and CSV) as child processes and reads each one's
-peak RSS from os.wait4. Prints a table with the targets of the issue. Exits non-zero only
-when a step fails, never for a missed target.
+temporary folder with the real CLI (`flask db upgrade`, `create-user`; bench/steps.py
+for what the CLI has no command for), then times `flask import` and `flask export` (JSON
+and CSV) as child processes and reads each one's peak RSS from os.wait4. Prints a table
+with the targets of the issue. Exits non-zero only when a step fails, never for a missed
+target.
 
 Each section is a function taking the Bench and returning table rows; add new ones (for
 example page latency against gunicorn) to SECTIONS.
@@ -43,20 +44,6 @@ TARGETS = {
     "export json": (20.0, None),
     "export csv": (20.0, None),
 }
-CREATE_PROJECT = """
-from app import app
-from reviewapp.extensions import db
-from reviewapp.labeling.presets import TEXT_CLASSIFICATION
-from reviewapp.services.projects import create_project
-from reviewapp.services.users import find_user
-
-with app.app_context():
-    project = create_project(
-        "Benchmark", TEXT_CLASSIFICATION, find_user({manager!r}), overlap=3
-    )
-    db.session.commit()
-    print(project.id)
-"""
 
 
 class BenchError(RuntimeError):
@@ -116,6 +103,10 @@ class Bench:
     def flask(self, *args: str) -> Measured:
         return self.run(sys.executable, "-m", "flask", "--app", "app", *args)
 
+    def step(self, *args: str) -> Measured:
+        """One of bench/steps.py, which work on the database without the CLI."""
+        return self.run(sys.executable, "bench/steps.py", *args)
+
 
 def _rss_mb(maxrss: int) -> float:
     # ru_maxrss is in KiB on Linux and in bytes on macOS.
@@ -147,7 +138,7 @@ def create_database(bench: Bench) -> list[Row]:
     bench.startup_seconds = startup.seconds
     upgrade = bench.flask("db", "upgrade")
     bench.flask("create-user", "--email", MANAGER, "--password", PASSWORD, "--role", "manager")
-    created = bench.run(sys.executable, "-c", CREATE_PROJECT.format(manager=MANAGER))
+    created = bench.step("create-project", MANAGER)
     bench.project_id = int(created.stdout.strip().splitlines()[-1])
     return [
         Row("app startup", *_numbers(startup), note="flask --app app routes"),
@@ -252,44 +243,15 @@ def data_manager(bench: Bench) -> list[Row]:
 
 
 def _first_annotator_id(bench: Bench) -> int:
-    out = bench.run(
-        sys.executable,
-        "-c",
-        "from app import app\nfrom reviewapp.extensions import db\n"
-        "from reviewapp.models import Annotation\n"
-        "with app.app_context():\n"
-        "    print(db.session.get(Annotation, 1).completed_by_id)",
-    )
-    return int(out.stdout.split()[-1])
+    return int(bench.step("first-annotator").stdout.split()[-1])
 
 
 def _reviewer_ids(bench: Bench) -> list[int]:
-    out = bench.run(
-        sys.executable,
-        "-c",
-        "from app import app\nfrom reviewapp.services.users import find_user\n"
-        "with app.app_context():\n"
-        f"    print(' '.join(str(find_user(e).id) for e in {REVIEWERS!r}))",
-    )
+    out = bench.step("user-ids", *REVIEWERS)
     return [int(v) for v in out.stdout.split()]
 
 
 VERDICTS_PER_REVIEWER = 60
-COUNT_REVIEWS = """
-from app import app
-from sqlalchemy import func, select
-from reviewapp.extensions import db
-from reviewapp.models import Review
-with app.app_context():
-    total = db.session.scalar(select(func.count(Review.id)))
-    doubled = db.session.scalar(
-        select(func.count()).select_from(
-            select(Review.annotation_id).group_by(Review.annotation_id)
-            .having(func.count(Review.id) > 1).subquery()
-        )
-    )
-    print(total, doubled)
-"""
 
 
 def review_stream(bench: Bench) -> list[Row]:
@@ -338,7 +300,7 @@ def review_stream(bench: Bench) -> list[Row]:
             thread.join()
     finally:
         server.stop()
-    total, doubled = bench.run(sys.executable, "-c", COUNT_REVIEWS).stdout.split()[-2:]
+    total, doubled = bench.step("count-reviews").stdout.split()[-2:]
     timings = [
         Timing("next item (4 reviewers at once)", next_timings, targets=(30, 80)),
         Timing("verdict + next item (4 reviewers at once)", verdict_timings),
@@ -411,44 +373,6 @@ def label_stream(bench: Bench) -> list[Row]:
 
 
 SYNTHETIC_REVIEWS = 150_000
-ADD_REVIEWS = """
-from app import app
-from sqlalchemy import text
-from reviewapp.extensions import db
-with app.app_context():
-    db.session.execute(text(
-        "INSERT INTO review (annotation_id, project_id, reviewer_id, verdict, comment, reason, "
-        "fix_size, created_at) "
-        "SELECT id, project_id, :first + id % 4, "
-        "CASE WHEN id % 10 = 0 THEN 'rejected' WHEN id % 7 = 0 THEN 'fixed' ELSE 'accepted' END, "
-        "'', '', CASE WHEN id % 7 = 0 THEN 0.3 END, "
-        "datetime('2026-11-01', '+' || (id * 7) || ' seconds') "
-        "FROM annotation WHERE project_id = :project AND was_cancelled = 0 ORDER BY id LIMIT :n"
-    ), {{"first": {first}, "project": {project_id}, "n": {n}}})
-    db.session.commit()
-"""
-STORE_ONE = """
-import statistics, time
-from app import app
-from sqlalchemy import select
-from reviewapp.extensions import db
-from reviewapp.models import Annotation, Project
-from reviewapp.services.derived.task_columns import refresh_tasks
-with app.app_context():
-    project = db.session.get(Project, {project_id})
-    ids = db.session.scalars(select(Annotation.id).where(Annotation.project_id == project.id)
-                             .order_by(Annotation.id).limit(60)).all()
-    samples = []
-    for annotation_id in ids:
-        start = time.perf_counter()
-        annotation = db.session.get(Annotation, annotation_id)
-        annotation.result = [dict(annotation.result[0], value={{"choices": ["Neutral"]}})] \
-            if annotation.result else []
-        refresh_tasks(project, [annotation.task_id])
-        db.session.commit()
-        samples.append(time.perf_counter() - start)
-    print(statistics.median(samples[10:]) * 1000, sorted(samples[10:])[int(0.95 * 49)] * 1000)
-"""
 
 
 def dashboard(bench: Bench) -> list[Row]:
@@ -474,10 +398,12 @@ def dashboard(bench: Bench) -> list[Row]:
         ]
         # Reviewer activity reads every review: time the page again after a full review pass
         # (review rows written straight into the table, by the four bench reviewers).
-        add = ADD_REVIEWS.format(
-            first=min(_reviewer_ids(bench)), project_id=bench.project_id, n=SYNTHETIC_REVIEWS
+        bench.step(
+            "add-reviews",
+            str(bench.project_id),
+            str(min(_reviewer_ids(bench))),
+            str(SYNTHETIC_REVIEWS),
         )
-        bench.run(sys.executable, "-c", add)
         timings.append(
             timed(
                 f"dashboard page, {SYNTHETIC_REVIEWS:,} more reviews",
@@ -487,7 +413,7 @@ def dashboard(bench: Bench) -> list[Row]:
         )
     finally:
         server.stop()
-    stored = bench.run(sys.executable, "-c", STORE_ONE.format(project_id=bench.project_id))
+    stored = bench.step("store-annotations", str(bench.project_id))
     store_p50, store_p95 = (float(v) for v in stored.stdout.split()[-2:])
     recompute = bench.flask("recompute-metrics", str(bench.project_id))
     bench.reports.append(

@@ -1,0 +1,143 @@
+"""The steps of bench/run.py that work on the database directly, one child process each.
+
+    python bench/steps.py create-project MANAGER_EMAIL
+    python bench/steps.py first-annotator
+    python bench/steps.py user-ids EMAIL...
+    python bench/steps.py count-reviews
+    python bench/steps.py add-reviews PROJECT_ID FIRST_REVIEWER_ID N
+    python bench/steps.py store-annotations PROJECT_ID
+
+The app is configured from the environment run.py sets (REVIEWAPP_DATABASE_URL...). Each
+step prints its answer on the last line of stdout, for run.py to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+from sqlalchemy import func, select, text
+
+from reviewapp import create_app
+from reviewapp.extensions import db
+from reviewapp.labeling.presets import TEXT_CLASSIFICATION
+from reviewapp.models import Annotation, Project, Review
+from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.projects import create_project
+from reviewapp.services.users import find_user
+
+STORED_ANNOTATIONS = 60
+# The first stores are a warm-up, not timed.
+UNTIMED_STORES = 10
+
+
+def create_bench_project(manager: str) -> int:
+    """The text-classification project every section works on, created by manager."""
+    project = create_project("Benchmark", TEXT_CLASSIFICATION, find_user(manager), overlap=3)
+    db.session.commit()
+    return project.id
+
+
+def first_annotator() -> int:
+    """The annotator of the first imported annotation (for the annotator filter)."""
+    return db.session.get(Annotation, 1).completed_by_id
+
+
+def user_ids(emails: list[str]) -> list[int]:
+    return [find_user(email).id for email in emails]
+
+
+def count_reviews() -> tuple[int, int]:
+    """Reviews stored, and annotations with more than one review (two reviewers racing)."""
+    total = db.session.scalar(select(func.count(Review.id)))
+    doubled = db.session.scalar(
+        select(func.count()).select_from(
+            select(Review.annotation_id)
+            .group_by(Review.annotation_id)
+            .having(func.count(Review.id) > 1)
+            .subquery()
+        )
+    )
+    return total, doubled
+
+
+def add_reviews(project_id: int, first_reviewer_id: int, n: int) -> None:
+    """A review of each of the first n unskipped annotations, written straight into the
+    table by the four reviewers from first_reviewer_id in turn (a tenth rejected, a seventh
+    fixed), one every 7 seconds from 2026-11-01."""
+    db.session.execute(
+        text(
+            "INSERT INTO review (annotation_id, project_id, reviewer_id, verdict, comment, "
+            "reason, fix_size, created_at) "
+            "SELECT id, project_id, :first + id % 4, "
+            "CASE WHEN id % 10 = 0 THEN 'rejected' WHEN id % 7 = 0 THEN 'fixed' "
+            "ELSE 'accepted' END, "
+            "'', '', CASE WHEN id % 7 = 0 THEN 0.3 END, "
+            "datetime('2026-11-01', '+' || (id * 7) || ' seconds') "
+            "FROM annotation WHERE project_id = :project AND was_cancelled = 0 "
+            "ORDER BY id LIMIT :n"
+        ),
+        {"first": first_reviewer_id, "project": project_id, "n": n},
+    )
+    db.session.commit()
+
+
+def store_annotations(project_id: int) -> tuple[float, float]:
+    """p50 and p95 ms of changing one annotation's result and committing it with its
+    refreshed task columns and scores, over the project's first annotations."""
+    project = db.session.get(Project, project_id)
+    ids = db.session.scalars(
+        select(Annotation.id)
+        .where(Annotation.project_id == project.id)
+        .order_by(Annotation.id)
+        .limit(STORED_ANNOTATIONS)
+    ).all()
+    samples = []
+    for annotation_id in ids:
+        start = time.perf_counter()
+        annotation = db.session.get(Annotation, annotation_id)
+        annotation.result = (
+            [dict(annotation.result[0], value={"choices": ["Neutral"]})]
+            if annotation.result
+            else []
+        )
+        refresh_tasks(project, [annotation.task_id])
+        db.session.commit()
+        samples.append(time.perf_counter() - start)
+    timed = sorted(samples[UNTIMED_STORES:])
+    return statistics.median(timed) * 1000, timed[int(0.95 * (len(timed) - 1))] * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    steps = parser.add_subparsers(dest="step", required=True)
+    steps.add_parser("create-project").add_argument("manager")
+    steps.add_parser("first-annotator")
+    steps.add_parser("user-ids").add_argument("emails", nargs="+")
+    steps.add_parser("count-reviews")
+    add = steps.add_parser("add-reviews")
+    add.add_argument("project_id", type=int)
+    add.add_argument("first_reviewer_id", type=int)
+    add.add_argument("n", type=int)
+    steps.add_parser("store-annotations").add_argument("project_id", type=int)
+    args = parser.parse_args(argv)
+    with create_app().app_context():
+        if args.step == "create-project":
+            print(create_bench_project(args.manager))
+        elif args.step == "first-annotator":
+            print(first_annotator())
+        elif args.step == "user-ids":
+            print(*user_ids(args.emails))
+        elif args.step == "count-reviews":
+            print(*count_reviews())
+        elif args.step == "add-reviews":
+            add_reviews(args.project_id, args.first_reviewer_id, args.n)
+        else:
+            print(*store_annotations(args.project_id))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
