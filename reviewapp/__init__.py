@@ -6,11 +6,9 @@ import os
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from reviewapp.config import DEFAULT_SECRET_KEY, Defaults
-from reviewapp.db import sqlite_turns
+from reviewapp.db import sqlite  # noqa: F401  (SQLite's pragmas on every connection)
 from reviewapp.extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
@@ -78,18 +76,3 @@ def database_uri(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    # WAL lets readers work while an import writes; SQLite leaves foreign keys off by default.
-    import sqlite3
-
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-        sqlite_turns.open_turns(dbapi_connection, connection_record)

@@ -78,6 +78,7 @@ def register_cli(app: Flask) -> None:
 
             try:
                 summary = import_file(project, stream, file, progress)
+                db.session.commit()
             except ImportFailed as error:
                 raise click.ClickException(f"{error} Nothing was imported.") from None
             bar.update(bar.length - bar.pos)
@@ -106,21 +107,26 @@ def register_cli(app: Flask) -> None:
         """Load demo users and projects (once; does nothing if they exist) and print logins."""
         from reviewapp.demo.loader import load_demo
 
-        for line in load_demo(url):
+        lines = load_demo(url)
+        db.session.commit()
+        for line in lines:
             click.echo(line)
 
     @app.cli.command("recompute-metrics")
     @click.argument("project_id", type=int)
     def recompute_metrics_command(project_id: int) -> None:
         """Rebuild every stored agreement and ground-truth score of PROJECT_ID, and its totals."""
-        from reviewapp.services.derived.scores import recompute_scores
+        from reviewapp.services.derived.scores import rescore_chunks
         from reviewapp.services.derived.task_columns import recount_project_totals
         from reviewapp.services.projects import project_counts
 
         project = _project(project_id)
         total = project_counts(project.id)["tasks"]
+        count = 0
         with click.progressbar(length=total, label="Scoring tasks", file=sys.stderr) as bar:
-            count = recompute_scores(project, lambda done: bar.update(done - bar.pos))
+            for count in rescore_chunks(project):
+                db.session.commit()  # a chunk at a time: never a long hold on the write lock
+                bar.update(count - bar.pos)
         recount_project_totals(project.id)
         db.session.commit()
         click.echo(f"Recomputed the scores of {count} tasks of {project.title}.")

@@ -14,5 +14,4 @@ class Defaults:
     LOGIN_RATE_LIMIT = "10 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    PAGE_SIZE = 50
     MEDIA_FOLDER: str | None = None  # demo images; defaults to instance/media

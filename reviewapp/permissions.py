@@ -1,4 +1,5 @@
-"""Who may do what. Every view goes through these loaders, so none forgets a check."""
+"""Who may do what: every role set and every "may" rule. Views load rows through these
+loaders, so none forgets a check; services call the rules that guard a write."""
 
 from __future__ import annotations
 
@@ -13,6 +14,24 @@ from reviewapp.models import Membership, Project, User
 
 MANAGERS = ("admin", "manager")
 REVIEWERS = ("admin", "manager", "reviewer")
+# Reviewers are left out: their own annotations would land in the queue they review.
+LABELLERS = ("admin", "manager", "annotator")
+
+
+def has_role(user: User, roles: tuple[str, ...]) -> bool:
+    return user.is_authenticated and user.role in roles
+
+
+def may_see_dashboard(user: User, project: Project) -> bool:
+    """Managers and admins; reviewers when the project lets them."""
+    return has_role(user, MANAGERS) or (
+        has_role(user, ("reviewer",)) and project.reviewers_see_dashboard
+    )
+
+
+def may_star_ground_truth(user: User) -> bool:
+    """Managers and admins set and clear the ground-truth star."""
+    return has_role(user, MANAGERS)
 
 
 def role_required(*roles: str):

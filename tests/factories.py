@@ -53,7 +53,9 @@ def annotation(by: User | str, label: str = "Positive", **fields) -> dict:
 
 def tasks(project: Project, items: list[dict]):
     """Import Label Studio task dicts into the project; returns the import summary."""
-    return import_tasks(project, items)
+    summary = import_tasks(project, items)
+    db.session.commit()
+    return summary
 
 
 def text_tasks(project: Project, *texts: str):

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from reviewapp.labeling.config import Control, LabelConfig, ObjectTag
 from reviewapp.services.metrics.agreement import (
-    acceptance_rate,
     compare,
     diff_results,
     fix_size,
@@ -19,6 +18,7 @@ from reviewapp.services.metrics.agreement import (
     score,
     task_agreement,
 )
+from reviewapp.services.metrics.definitions import acceptance_rate
 
 OBJECTS = {
     "text": ObjectTag("text", "Text", "text"),

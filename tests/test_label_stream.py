@@ -9,6 +9,7 @@ from reviewapp.extensions import db
 from reviewapp.models import Annotation, Task, TaskLease, utcnow
 from reviewapp.services import label_stream as stream
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
+from reviewapp.services.leases import claim
 from tests import factories
 
 POSITIVE = factories.choice("Positive")
@@ -133,10 +134,10 @@ def test_the_held_task_is_dropped_when_it_no_longer_needs_the_user(setup):
 def test_two_labellers_racing_for_one_task_only_one_wins(setup):
     project, (ann1, ann2, _), ids = setup
     now = utcnow()
-    assert stream._claim(ids[0], ann1.id, now)
-    assert not stream._claim(ids[0], ann2.id, now)
-    assert stream._claim(ids[0], ann1.id, now)  # renewal
-    assert stream._claim(ids[0], ann2.id, now + stream.LEASE)  # expired: taken over
+    assert claim(TaskLease, ids[0], ann1.id, now)
+    assert not claim(TaskLease, ids[0], ann2.id, now)
+    assert claim(TaskLease, ids[0], ann1.id, now)  # renewal
+    assert claim(TaskLease, ids[0], ann2.id, now + stream.LEASE)  # expired: taken over
     db.session.commit()
 
 
@@ -226,13 +227,14 @@ def test_own_annotations_newest_first_with_latest_review(setup):
 
 def test_ground_truth_moves_and_clears(setup):
     project, (ann1, ann2, _), ids = setup
+    manager = factories.user("manager")
     a = submit(project, ann1, ids[0]).annotation.id
     b = submit(project, ann2, ids[0]).annotation.id
     a, b = db.session.get(Annotation, a), db.session.get(Annotation, b)
-    assert toggle_ground_truth(project, a) == (
+    assert toggle_ground_truth(project, a, manager) == (
         f"Annotation #{a.id} is now the ground truth of task {ids[0]}."
     )
-    message = toggle_ground_truth(project, b)
+    message = toggle_ground_truth(project, b, manager)
     assert message == (
         f"Annotation #{b.id} is now the ground truth of task {ids[0]} "
         f"(the star moved from annotation #{a.id})."
@@ -240,16 +242,17 @@ def test_ground_truth_moves_and_clears(setup):
     db.session.commit()
     assert not db.session.get(Annotation, a.id).ground_truth
     assert db.session.get(Task, ids[0]).has_ground_truth
-    message = toggle_ground_truth(project, db.session.get(Annotation, b.id))
+    message = toggle_ground_truth(project, db.session.get(Annotation, b.id), manager)
     db.session.commit()
     assert message.endswith(f"task {ids[0]} has none.")
     assert not db.session.get(Task, ids[0]).has_ground_truth
 
 
 def test_submit_as_ground_truth(setup):
-    project, (ann1, ann2, _), ids = setup
-    a = submit(project, ann1, ids[0], ground_truth=True).annotation.id
-    saved = submit(project, ann2, ids[0], ground_truth=True)
+    project, _, ids = setup
+    lead, admin = factories.user("manager"), factories.user("admin")
+    a = submit(project, lead, ids[0], ground_truth=True).annotation.id
+    saved = submit(project, admin, ids[0], ground_truth=True)
     assert f"moved from annotation #{a}" in saved.message
     stars = db.session.scalars(select(Annotation.id).where(Annotation.ground_truth.is_(True)))
     assert list(stars) == [saved.annotation.id]
@@ -259,4 +262,17 @@ def test_a_skip_cannot_be_ground_truth(setup):
     project, (ann1, _, _), ids = setup
     annotation = skip(project, ann1, ids[0]).annotation
     with pytest.raises(GroundTruthError, match="a skip cannot be the ground truth"):
-        toggle_ground_truth(project, annotation)
+        toggle_ground_truth(project, annotation, factories.user("manager"))
+
+
+def test_only_managers_and_admins_mark_ground_truth(setup):
+    project, (ann1, ann2, _), ids = setup
+    with pytest.raises(PermissionError, match="Only managers and admins"):
+        submit(project, ann1, ids[0], ground_truth=True)
+    db.session.rollback()
+    annotation = submit(project, ann2, ids[0]).annotation
+    with pytest.raises(PermissionError, match="Only managers and admins"):
+        toggle_ground_truth(project, annotation, factories.user("reviewer"))
+    db.session.rollback()
+    assert db.session.scalar(select(Annotation.task_id).where(Annotation.ground_truth)) is None
+    assert db.session.scalars(select(Annotation.completed_by_id)).all() == [ann2.id]

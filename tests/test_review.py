@@ -325,10 +325,12 @@ def test_concurrent_reviewers_never_share_an_item(app):
                         db.session.get(Project, project_id),
                     )
                     item = next_for_review(current, me)
+                    db.session.commit()  # as the views do: the caller commits
                     if item is None:
                         return
                     handed.append((item.id, reviewer_id))
                     record_verdict(item.id, me, "accepted", project=current)
+                    db.session.commit()
                     db.session.remove()
             except Exception as error:  # noqa: BLE001 - asserted below
                 failures.append(error)

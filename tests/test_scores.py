@@ -16,7 +16,7 @@ from reviewapp.services.derived.scores import (
     StoredAnnotation,
     choice_counts,
     choice_value,
-    recompute_scores,
+    rescore_chunks,
     score_task,
     write_scores,
 )
@@ -418,7 +418,8 @@ def test_write_scores_returns_agreements_and_replaces_rows(scored):
 def test_recompute_scores_restores_choice_counts(scored):
     db.session.execute(delete(ChoiceCount))
     db.session.commit()
-    recompute_scores(scored)
+    for _ in rescore_chunks(scored):
+        db.session.commit()
     assert choices_of(scored.task_id) == [('["Negative"]', 1, 3), ('["Positive"]', 2, 3)]
 
 
@@ -443,8 +444,10 @@ def test_recompute_scores_after_a_threshold_change(app):
     project.iou_threshold = 0.2
     db.session.commit()
     seen = []
-    assert recompute_scores(project, seen.append, chunk=1) == 2
-    assert seen == [1, 2]
+    for done in rescore_chunks(project, chunk=1):
+        db.session.commit()
+        seen.append(done)
+    assert seen == [1, 2]  # tasks done after each chunk, 2 in all
     # Matched at 0.2: 0.25 / (1 + 1 - 1) = 0.25.
     assert db.session.get(Task, task.id).agreement == pytest.approx(0.25)
     assert [s for *_, s in pairs_of(task.id)] == [pytest.approx(0.25)]

@@ -6,8 +6,7 @@ from flask import abort
 
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
-from reviewapp.dashboard.views import can_see_dashboard
-from reviewapp.permissions import get_project_for
+from reviewapp.permissions import get_project_for, may_see_dashboard
 from reviewapp.services.metrics.aggregates import project_metrics
 from reviewapp.services.metrics.definitions import ProjectMetrics
 
@@ -18,7 +17,7 @@ def metrics_api(project_id: int):
     """Summary, annotators, agreement matrix, model versions, reviewers and alpha."""
     user = api_user()
     project = get_project_for(user, project_id)
-    if not can_see_dashboard(user, project):
+    if not may_see_dashboard(user, project):
         abort(403, "Metrics are for managers and admins, and reviewers if the project allows.")
     return metrics_json(project_metrics(project))
 

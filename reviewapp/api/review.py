@@ -33,6 +33,7 @@ def review_next(project_id: int):
     selection = Selection.from_form(args)
     task_ids = None if selection.empty else selection.task_ids(project.id, state)
     item = next_for_review(project, user, state, task_ids)
+    db.session.commit()
     if item is None:
         return {"annotation": None, "remaining": 0}
     return {
@@ -75,6 +76,7 @@ def review_annotation(annotation_id: int):
         return {"error": str(error)}, 409
     except VerdictError as error:
         return {"error": str(error)}, 422
+    db.session.commit()
     review = outcome.review
     return {
         "review": {

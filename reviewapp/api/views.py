@@ -61,6 +61,7 @@ def import_api(project_id: int):
         summary = import_file(project, request.stream, "body.json")
     except ImportFailed as error:
         abort(400, f"{error} Nothing was imported.")
+    db.session.commit()
     return summary.as_dict(), 201
 
 

@@ -3,24 +3,21 @@ from flask_login import current_user, login_required
 
 from reviewapp import htmx
 from reviewapp.dashboard import bp, tables
-from reviewapp.models import Project, User
-from reviewapp.permissions import MANAGERS, get_project_for
+from reviewapp.models import Project
+from reviewapp.permissions import get_project_for, may_see_dashboard
 from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
 from reviewapp.services.metrics.definitions import ANNOTATOR_ORDERS, MIN_N
 
 DEFAULT_ORDER = "annotator"
 
 
-@bp.app_template_global()
-def can_see_dashboard(user: User, project: Project) -> bool:
-    """Managers and admins; reviewers when the project lets them."""
-    return user.role in MANAGERS or (user.role == "reviewer" and project.reviewers_see_dashboard)
+bp.app_template_global("can_see_dashboard")(may_see_dashboard)
 
 
 def _project(project_id: int) -> Project:
     """404 for non-members (so the project does not leak), 403 for those not allowed."""
     project = get_project_for(current_user, project_id)
-    if not can_see_dashboard(current_user, project):
+    if not may_see_dashboard(current_user, project):
         abort(403)
     return project
 

@@ -94,7 +94,7 @@ def load_demo(url: str = URL) -> list[str]:
     admin = _user(ADMIN, "admin", "Ada Admin")
     for project in projects:
         add_member(project.id, admin)
-    db.session.commit()
+    db.session.flush()
     tasks = db.session.scalar(
         select(func.count(Task.id)).where(Task.project_id.in_([p.id for p in projects]))
     )
@@ -187,7 +187,6 @@ def _add_reviews(project: Project, reviewer: User) -> None:
         annotation.review_status = verdict
         db.session.add(review)
     refresh_tasks(project, [annotation.task_id for annotation, _, _ in plan])
-    db.session.commit()
 
 
 def _label(result: list[dict]) -> str:

@@ -15,12 +15,15 @@ from reviewapp.label import bp
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config
 from reviewapp.labeling.form import result_from_form
 from reviewapp.models import Annotation, Project, Task
-from reviewapp.permissions import MANAGERS, get_in_project, get_project_for
+from reviewapp.permissions import (
+    LABELLERS,
+    MANAGERS,
+    get_in_project,
+    get_project_for,
+    may_star_ground_truth,
+)
 from reviewapp.services import label_stream as stream
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
-
-# Reviewers are left out: their own annotations would land in the queue they review.
-LABELLERS = ("admin", "manager", "annotator")
 
 
 @bp.get("/label")
@@ -45,7 +48,7 @@ def save(project_id: int, task_id: int):
             saved = stream.skip(project, current_user, task, lead_time)
         else:
             result = result_from_form(_config(project), request.form, task.data)
-            star = request.form.get("ground_truth") == "1" and current_user.role in MANAGERS
+            star = request.form.get("ground_truth") == "1" and may_star_ground_truth(current_user)
             saved = stream.submit(project, current_user, task, result, lead_time, star)
     except ResultError as error:
         db.session.rollback()
@@ -104,7 +107,7 @@ def ground_truth(project_id: int, annotation_id: int):
     project = get_project_for(current_user, project_id, MANAGERS)
     annotation = get_in_project(Annotation, annotation_id, project)
     try:
-        message = toggle_ground_truth(project, annotation)
+        message = toggle_ground_truth(project, annotation, current_user)
     except GroundTruthError as error:
         db.session.rollback()
         abort(409, str(error))
@@ -137,7 +140,7 @@ def _stream_context(project: Project, item: stream.LabelItem | None) -> dict:
         item=item,
         shown_at=f"{time.time():.3f}",
         lease_minutes=round(stream.LEASE.total_seconds() / 60),
-        can_star=current_user.role in MANAGERS,
+        can_star=may_star_ground_truth(current_user),
         error=None,
     )
 
@@ -149,7 +152,7 @@ def _own_context(project: Project, annotation: Annotation) -> dict:
         annotation=annotation,
         reviews=stream.reviews_of(annotation),
         editable=stream.can_edit(annotation),
-        can_star=current_user.role in MANAGERS,
+        can_star=may_star_ground_truth(current_user),
         error=None,
     )
 

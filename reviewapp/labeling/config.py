@@ -30,6 +30,8 @@ OPTION_TAGS = {"Choices": "Choice", "Labels": "Label", "RectangleLabels": "Label
 
 # The object tag each region control can point at.
 REQUIRED_OBJECT = {"Labels": "Text", "RectangleLabels": "Image"}
+# Controls whose result is a list of regions (spans, boxes) rather than one value.
+REGION_TAGS = frozenset({"Labels", "RectangleLabels"})
 
 CHOICE_MODES = {"single": False, "single-radio": False, "multiple": True}
 

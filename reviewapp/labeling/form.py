@@ -17,11 +17,10 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
-from reviewapp.labeling.config import Control, LabelConfig
+from reviewapp.labeling.config import REGION_TAGS, Control, LabelConfig
 from reviewapp.labeling.results import ResultError, validate_result
 
 REGIONS_PREFIX = "regions-"
-REGION_TAGS = ("Labels", "RectangleLabels")
 
 
 class FormData(Protocol):

@@ -24,7 +24,7 @@ from reviewapp.projects.forms import (
     MemberForm,
     SettingsForm,
 )
-from reviewapp.services.derived.scores import recompute_scores
+from reviewapp.services.derived.scores import rescore_chunks
 from reviewapp.services.import_export.exporter import export_response
 from reviewapp.services.import_export.importer import ImportFailed, import_file
 from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
@@ -82,7 +82,9 @@ def settings(project_id: int):
             message = "Settings saved."
             if rescore:
                 # Region matches depend on the IoU threshold: every stored score changes.
-                tasks = recompute_scores(project)
+                for _ in rescore_chunks(project):
+                    db.session.commit()
+                tasks = project_counts(project.id)["tasks"]
                 message += f" Agreement and ground-truth scores recomputed for {tasks:,} tasks."
             flash(message, "success")
             return redirect(url_for("projects.settings", project_id=project.id))
@@ -103,6 +105,7 @@ def import_tasks(project_id: int):
         except ImportFailed as error:
             form.file.errors.append(f"{error} Nothing was imported.")
         else:
+            db.session.commit()
             for line in summary.lines():
                 flash(line, "success")
             return redirect(url_for("projects.show", project_id=project.id))

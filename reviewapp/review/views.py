@@ -64,6 +64,7 @@ def stream(project_id: int):
         args = {**state.to_args(), **selection.to_args()}
         return redirect(url_for("review.stream", project_id=project.id, **args))
     item = next_for_review(project, current_user, state, task_ids)
+    db.session.commit()
     return _render(project, state, selection, task_ids, item)
 
 
@@ -84,7 +85,6 @@ def verdict(project_id: int, annotation_id: int):
             comment=form.get("comment", ""),
             reason=form.get("reason", ""),
             project=project,
-            commit=not htmx.is_partial(),  # else committed with the next item's lease below
         )
     except VerdictError as error:
         item = db.session.get(Annotation, annotation_id)
@@ -95,10 +95,13 @@ def verdict(project_id: int, annotation_id: int):
         message = " ".join([outcome.message, *outcome.diff])
         category, status = "success", 200
     if not htmx.is_partial():
+        db.session.commit()
         flash(message, category)
         args = {**state.to_args(), **selection.to_args()}
         return redirect(url_for("review.stream", project_id=project.id, **args))
+    # The verdict and the next item's lease in one transaction: one turn at the write lock.
     item = next_for_review(project, current_user, state, task_ids)
+    db.session.commit()
     return _render(
         project, state, selection, task_ids, item, status, message=message, category=category
     )
@@ -138,6 +141,7 @@ def change_verdict(project_id: int, annotation_id: int):
     except (VerdictError, StaleVerdict) as error:
         flash(str(error), "error")
     else:
+        db.session.commit()
         flash(outcome.message, "success")
     return redirect(
         url_for("tasks.task_page", project_id=project.id, task_id=annotation.task_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from reviewapp.extensions import db
-from reviewapp.models import Annotation, Project
+from reviewapp.models import Annotation, Project, User
+from reviewapp.permissions import may_star_ground_truth
 from reviewapp.services.derived.task_columns import refresh_tasks
 
 
@@ -42,11 +43,14 @@ def set_ground_truth(project: Project, annotation: Annotation) -> str:
     )
 
 
-def toggle_ground_truth(project: Project, annotation: Annotation) -> str:
+def toggle_ground_truth(project: Project, annotation: Annotation, by: User) -> str:
     """Clear the star if the annotation has it, else move it here; refreshes the task.
 
-    Returns the sentence to show. Raises GroundTruthError for a skipped annotation.
+    Returns the sentence to show. Raises GroundTruthError for a skipped annotation,
+    PermissionError when `by` may not mark ground truth.
     """
+    if not may_star_ground_truth(by):
+        raise PermissionError("Only managers and admins mark ground truth.")
     if annotation.ground_truth:
         annotation.ground_truth = False
         message = (

@@ -9,17 +9,17 @@ the caller commits once per user action.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, delete, func, select, update
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Project, Review, Task, TaskLease, User, utcnow
+from reviewapp.permissions import may_star_ground_truth
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.ground_truth import set_ground_truth
+from reviewapp.services.leases import LEASE, claim
 
-LEASE = timedelta(minutes=10)
 # A claim is lost only when another labeller claimed the same task in the same instant.
 CLAIM_ATTEMPTS = 5
 PAGE_SIZE = 50
@@ -68,13 +68,13 @@ def next_item(project: Project, user: User, now: datetime | None = None) -> Labe
     if requeued is not None:
         return item_for(project, user, requeued.task)
     held = _held_task(project, user, now)
-    if held is not None and _claim(held.id, user.id, now):
+    if held is not None and claim(TaskLease, held.id, user.id, now):
         return LabelItem(held, lease_until=now + LEASE)
     for _ in range(CLAIM_ATTEMPTS):
         task_id = next_task_id(project, user, now)
         if task_id is None:
             return None
-        if _claim(task_id, user.id, now):
+        if claim(TaskLease, task_id, user.id, now):
             return LabelItem(db.session.get(Task, task_id), lease_until=now + LEASE)
     return None
 
@@ -189,26 +189,6 @@ def _held_task(project: Project, user: User, now: datetime) -> Task | None:
     return task
 
 
-def _claim(task_id: int, user_id: int, now: datetime) -> bool:
-    """Lease the task to the user unless someone else holds an unexpired lease on it.
-
-    One statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING), so two
-    labellers claiming the same task at once cannot both win: the loser gets no row back.
-    """
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    until = now + LEASE
-    statement = (
-        dialect.insert(TaskLease)
-        .values(task_id=task_id, user_id=user_id, until=until)
-        .on_conflict_do_update(
-            index_elements=[TaskLease.task_id],
-            set_={"user_id": user_id, "until": until},
-            where=or_(TaskLease.user_id == user_id, TaskLease.until <= now),
-        )
-    )
-    return db.session.execute(statement.returning(TaskLease.task_id)).scalar() is not None
-
-
 def release_lease(task_id: int, user: User) -> None:
     db.session.execute(
         delete(TaskLease).where(TaskLease.task_id == task_id, TaskLease.user_id == user.id)
@@ -255,8 +235,10 @@ def submit(
     A requeued annotation of theirs is updated instead (back to pending review). Raises
     AlreadySubmitted when they already annotated or skipped the task otherwise, so a
     double submit stores one annotation. ``ground_truth`` (managers and admins) moves the
-    task's ground-truth star to this annotation.
+    task's ground-truth star to this annotation; PermissionError for anyone else.
     """
+    if ground_truth and not may_star_ground_truth(user):
+        raise PermissionError("Only managers and admins mark ground truth.")
     _lock_task(task)
     existing = _own_annotation(user, task)
     if existing is not None and not existing.requeued:

@@ -7,10 +7,9 @@ Leases keep two reviewers off the same annotation; a verdict is one guarded UPDA
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Select, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, parse_label_config, validate_result
@@ -27,10 +26,10 @@ from reviewapp.models import (
 )
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
 from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.leases import LEASE, claim
 from reviewapp.services.metrics.agreement import diff_results, fix_size
 from reviewapp.services.projects import reject_reasons
 
-LEASE = timedelta(minutes=10)
 RENEW_BEFORE = LEASE / 2  # a lease with less than this left is renewed when handed out again
 TASK_BATCH = 20  # tasks read at a time while walking the queue in the table's order
 
@@ -167,26 +166,14 @@ def next_for_review(
                 if (holder == reviewer.id and until > now + RENEW_BEFORE) or _claim(
                     annotation_id, reviewer.id, now
                 ):
-                    db.session.commit()
+                    db.session.flush()
                     return db.session.get(Annotation, annotation_id)
-    db.session.commit()
     return None
 
 
 def _claim(annotation_id: int, user_id: int, now: datetime) -> bool:
-    """Take or renew the lease unless another reviewer holds a live one (one statement)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    statement = insert(AnnotationLease).values(
-        annotation_id=annotation_id, user_id=user_id, until=now + LEASE
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[AnnotationLease.annotation_id],
-        set_={"user_id": user_id, "until": now + LEASE},
-        where=(AnnotationLease.user_id == user_id) | (AnnotationLease.until <= now),
-    )
-    claimed = db.session.execute(statement.returning(AnnotationLease.annotation_id))
-    if claimed.scalar() is None:
+    """Lease the annotation to the reviewer if it is still pending."""
+    if not claim(AnnotationLease, annotation_id, user_id, now):
         return False
     # The candidates were read before the lease: someone may have reviewed the annotation
     # (and dropped their lease) since. Checked after our write, so it sees their commit.
@@ -210,7 +197,6 @@ def record_verdict(
     reason: str = "",
     project: Project | None = None,
     change: bool = False,
-    commit: bool = True,
 ) -> VerdictOutcome:
     """Record accepted / fixed / rejected on an annotation, in one transaction.
 
@@ -219,9 +205,9 @@ def record_verdict(
     in the project's requeue mode the annotation goes back to its annotator. Without
     `change`, only a pending annotation can be reviewed: otherwise StaleVerdict, and
     nothing is recorded (so a double click records one review). With `change` (from the
-    task page) an earlier verdict is replaced and the history keeps both. With
-    commit=False the caller commits (the stream claims the next item in the same
-    transaction, so a verdict takes the database's write lock once).
+    task page) an earlier verdict is replaced and the history keeps both. Flushes; the
+    caller commits (the stream claims the next item in the same transaction, so a verdict
+    takes the database's write lock once).
     """
     annotation = db.session.get(Annotation, annotation_id)
     if annotation is None or (project is not None and annotation.project_id != project.id):
@@ -258,7 +244,6 @@ def record_verdict(
     if after is not None:
         values["result"] = after
     if db.session.execute(guard.values(**values)).rowcount != 1:
-        db.session.rollback()
         raise StaleVerdict(f"Annotation #{annotation_id} was reviewed by someone else meanwhile.")
     review = Review(
         annotation_id=annotation.id,
@@ -276,8 +261,6 @@ def record_verdict(
         delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation.id)
     )
     refresh_tasks(project, [annotation.task_id], results_changed=verdict == "fixed")
-    if commit:
-        db.session.commit()
     return VerdictOutcome(review, _message(annotation_id, verdict, size, project), diff)
 
 
@@ -292,9 +275,3 @@ def _message(annotation_id: int, verdict: str, size: float | None, project: Proj
         else "it leaves every queue"
     )
     return f"Rejected annotation #{annotation_id}; {where}."
-
-
-def release_leases(reviewer: User) -> None:
-    """Drop the reviewer's leases (leaving the stream), so others get those items at once."""
-    db.session.execute(delete(AnnotationLease).where(AnnotationLease.user_id == reviewer.id))
-    db.session.commit()

@@ -8,7 +8,7 @@ from reviewapp import htmx
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
-from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for
+from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for, has_role
 from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_action
 from reviewapp.services.data_manager.query import (
     ORDERINGS,
@@ -54,7 +54,7 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
         views=saved_views(project.id),
         members=members,
         reviewers=[m for m in members if m.role in REVIEWERS and m.active],
-        actions=[a for a in ACTIONS.values() if current_user.role in a.roles],
+        actions=[a for a in ACTIONS.values() if has_role(current_user, a.roles)],
         label_options=[(c.name, label) for c in config.controls.values() for label in c.labels],
         preview=next(iter(config.objects.values())),
         orderings=ORDERINGS,
@@ -102,7 +102,9 @@ def bulk(project_id: int):
     except PermissionError as error:
         abort(403, str(error))
     except BulkError as error:
+        db.session.rollback()
         return _answer(project, state, str(error), "error")
+    db.session.commit()
     if outcome.needs_confirmation:
         confirm = {"action": ACTIONS[name], "message": outcome.message, "selection": selection}
         return _render_table(project, state, blocks=("bulk_confirm",), confirm=confirm)

@@ -11,25 +11,25 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, delete, func, insert, literal, select, update
 
+from reviewapp.db import CHUNK
 from reviewapp.extensions import db
 from reviewapp.models import (
     Annotation,
-    GtScore,
     Membership,
     Prediction,
     Project,
     ReviewerAssignment,
     Task,
-    TaskLabel,
     User,
     utcnow,
 )
-from reviewapp.services.derived.scores import delete_scores
-from reviewapp.services.derived.task_columns import forget_task_counts, refresh_tasks
-
-CHUNK = 5000
-MANAGERS = ("admin", "manager")
-REVIEWERS = ("admin", "manager", "reviewer")
+from reviewapp.permissions import MANAGERS, REVIEWERS, has_role
+from reviewapp.services.derived.task_columns import (
+    clear_ground_truth,
+    delete_all_annotations,
+    forget_task_counts,
+    refresh_tasks,
+)
 
 
 class BulkError(ValueError):
@@ -173,24 +173,7 @@ def assign_ground_truth(request: BulkRequest) -> str:
 def delete_ground_truth(request: BulkRequest) -> str:
     """Clear the ground-truth flag on the selected tasks, and so their scores against ground
     truth; the annotations stay."""
-    cleared = 0
-    for chunk in chunks(request.task_ids):
-        db.session.execute(delete(GtScore).where(GtScore.task_id.in_(chunk)))
-        cleared += db.session.execute(
-            update(Task)
-            .where(Task.id.in_(chunk), Task.has_ground_truth.is_(True))
-            .values(has_ground_truth=False)
-        ).rowcount
-        db.session.execute(
-            update(Annotation)
-            .where(Annotation.task_id.in_(chunk), Annotation.ground_truth.is_(True))
-            .values(ground_truth=False)
-        )
-        db.session.execute(
-            delete(TaskLabel).where(
-                TaskLabel.task_id.in_(chunk), TaskLabel.source == "ground_truth"
-            )
-        )
+    cleared = sum(clear_ground_truth(chunk) for chunk in chunks(request.task_ids))
     return f"Removed ground truth from {_plural(cleared, 'task')}; the annotations are kept."
 
 
@@ -211,35 +194,7 @@ def confirm_delete_annotations(request: BulkRequest) -> str:
 
 def delete_annotations(request: BulkRequest) -> str:
     """Delete every annotation (and so its reviews) of the selected tasks."""
-    deleted = 0
-    for chunk in chunks(request.task_ids):
-        forget_task_counts(request.project.id, chunk)
-        delete_scores(chunk)  # prediction scores against a deleted ground truth too
-        deleted += db.session.execute(
-            delete(Annotation).where(Annotation.task_id.in_(chunk))
-        ).rowcount
-        db.session.execute(
-            delete(TaskLabel).where(
-                TaskLabel.task_id.in_(chunk), TaskLabel.source.in_(("annotation", "ground_truth"))
-            )
-        )
-        # With no annotation left every annotation-derived column has its empty value.
-        db.session.execute(
-            update(Task)
-            .where(Task.id.in_(chunk))
-            .values(
-                annotation_count=0,
-                skipped_count=0,
-                pending_count=0,
-                accepted_count=0,
-                fixed_count=0,
-                rejected_count=0,
-                review_rank=0,
-                agreement=None,
-                has_ground_truth=False,
-                first_annotator=None,
-            )
-        )
+    deleted = sum(delete_all_annotations(request.project.id, c) for c in chunks(request.task_ids))
     return (
         f"Deleted {_plural(deleted, 'annotation')} from {_plural(len(request.task_ids), 'task')}; "
         "they are back in the label stream."
@@ -318,7 +273,7 @@ def apply_bulk_action(
     changes nothing and returns the question to ask.
     """
     action = ACTIONS[name]
-    if user.role not in action.roles:
+    if not has_role(user, action.roles):
         raise PermissionError(f"{action.label} is for {', '.join(action.roles)} only.")
     ids = list(db.session.scalars(task_ids.order_by(None).order_by(Task.id)))
     if not ids:
@@ -326,10 +281,4 @@ def apply_bulk_action(
     request = BulkRequest(project, user, ids, tuple(reviewer_ids))
     if action.confirm and not confirmed:
         return BulkOutcome(action.confirm(request), needs_confirmation=True)
-    try:
-        message = action.run(request)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return BulkOutcome(message)
+    return BulkOutcome(action.run(request))

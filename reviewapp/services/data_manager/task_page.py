@@ -18,9 +18,9 @@ from sqlalchemy.orm import aliased
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
-from reviewapp.labeling.config import Control
+from reviewapp.labeling.config import REGION_TAGS, Control
 from reviewapp.models import Annotation, Prediction, Project, Review, ReviewerAssignment, Task, User
-from reviewapp.services.metrics.agreement import REGION_TAGS, Comparison, compare
+from reviewapp.services.metrics.agreement import Comparison, compare
 
 
 @dataclass(frozen=True)

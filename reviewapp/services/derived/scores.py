@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter
 from typing import Protocol
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import delete, select, update
 
+from reviewapp.db import CHUNK
+from reviewapp.db.bulk_insert import insert_plain_rows
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.models import (
@@ -48,7 +49,6 @@ from reviewapp.models import (
 )
 from reviewapp.services.metrics.agreement import pairwise, score, task_agreement
 
-CHUNK = 1000
 # The longest value key stored as it is (ChoiceCount.value is a String(200)).
 VALUE_KEY_LENGTH = 200
 
@@ -303,53 +303,22 @@ def insert_scores(pair_rows: list[dict], gt_rows: list[dict], choice_rows: list[
     insert_plain_rows(ChoiceCount.__table__, choice_rows)
 
 
-def insert_plain_rows(table: Table, rows: list[dict]) -> None:
-    """Bulk-insert rows of plain values (ints, floats, strings, None) with the driver's
-    executemany, all rows having the keys of the first.
-
-    For such columns SQLAlchemy's per-row parameter processing adds nothing but costs
-    several times the insert itself (about 2 s per 300,000 score rows on SQLite).
-    """
-    if not rows:
-        return
-    connection = db.session.connection()
-    quote = connection.dialect.identifier_preparer.quote
-    columns = list(rows[0])
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
-    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    connection.exec_driver_sql(sql, [values(row) for row in rows])
-
-
-def recompute_scores(
-    project: Project, progress: Callable[[int], None] | None = None, chunk: int = 2000
-) -> int:
+def rescore_chunks(project: Project, chunk: int = 2000) -> Iterator[int]:
     """Rebuild every stored score and Task.agreement of the project (after a change of
-    definition or of the IoU threshold); returns the number of tasks.
+    definition or of the IoU threshold), a chunk of tasks at a time.
 
-    Commits after each chunk of tasks, so a large project never holds the database's
-    write lock for long; each chunk is complete in itself, and an interrupted run is
-    finished by running it again. ``progress`` gets the number of tasks done so far.
+    Yields the number of tasks done after flushing each chunk: the caller commits there,
+    so a large project never holds the database's write lock for long. Each chunk is
+    complete in itself, and an interrupted run is finished by running it again.
     """
     config = parse_label_config(project.label_config)
     ids = list(db.session.scalars(select(Task.id).where(Task.project_id == project.id)))
-    done = 0
-    try:
-        for start in range(0, len(ids), chunk):
-            part = ids[start : start + chunk]
-            agreements = write_scores(project, part, config)
-            db.session.execute(
-                update(Task),
-                [{"id": task_id, "agreement": value} for task_id, value in agreements.items()],
-            )
-            db.session.commit()
-            done += len(part)
-            if progress:
-                progress(done)
-    except BaseException:
-        db.session.rollback()
-        raise
-    return len(ids)
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        agreements = write_scores(project, part, config)
+        db.session.execute(
+            update(Task),
+            [{"id": task_id, "agreement": value} for task_id, value in agreements.items()],
+        )
+        db.session.flush()
+        yield start + len(part)

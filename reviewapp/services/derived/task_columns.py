@@ -13,13 +13,21 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
 
+from reviewapp.db import CHUNK
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.labeling.results import result_labels
-from reviewapp.models import REVIEW_RANKS, Annotation, Prediction, Project, Task, TaskLabel, User
-from reviewapp.services.derived.scores import write_scores
-
-CHUNK = 1000
+from reviewapp.models import (
+    REVIEW_RANKS,
+    Annotation,
+    GtScore,
+    Prediction,
+    Project,
+    Task,
+    TaskLabel,
+    User,
+)
+from reviewapp.services.derived.scores import delete_scores, write_scores
 
 
 @dataclass(frozen=True)
@@ -260,3 +268,43 @@ def recount_project_totals(project_id: int) -> None:
         .values(annotation_count=annotations, pending_count=pending)
         .execution_options(synchronize_session=False)
     )
+
+
+def clear_ground_truth(task_ids: Sequence[int]) -> int:
+    """Take the ground-truth star off every annotation of these tasks, with the scores and
+    label rows that depend on it; returns how many tasks had one."""
+    db.session.execute(delete(GtScore).where(GtScore.task_id.in_(task_ids)))
+    cleared = db.session.execute(
+        update(Task)
+        .where(Task.id.in_(task_ids), Task.has_ground_truth.is_(True))
+        .values(has_ground_truth=False)
+    ).rowcount
+    db.session.execute(
+        update(Annotation)
+        .where(Annotation.task_id.in_(task_ids), Annotation.ground_truth.is_(True))
+        .values(ground_truth=False)
+    )
+    db.session.execute(
+        delete(TaskLabel).where(TaskLabel.task_id.in_(task_ids), TaskLabel.source == "ground_truth")
+    )
+    return cleared
+
+
+def delete_all_annotations(project_id: int, task_ids: Sequence[int]) -> int:
+    """Delete every annotation (with its reviews and scores) of these tasks and give the
+    tasks the columns of a task with none; returns how many annotations went."""
+    forget_task_counts(project_id, task_ids)
+    delete_scores(task_ids)  # prediction scores against a deleted ground truth too
+    deleted = db.session.execute(
+        delete(Annotation).where(Annotation.task_id.in_(task_ids))
+    ).rowcount
+    db.session.execute(
+        delete(TaskLabel).where(
+            TaskLabel.task_id.in_(task_ids), TaskLabel.source.in_(("annotation", "ground_truth"))
+        )
+    )
+    # The predictions stay, and with them the task's best prediction score.
+    empty = summarise([], [], None)
+    del empty["prediction_score"]
+    db.session.execute(update(Task).where(Task.id.in_(task_ids)).values(**empty))
+    return deleted

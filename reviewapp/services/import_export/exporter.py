@@ -16,12 +16,12 @@ from datetime import datetime
 from flask import Response, stream_with_context
 from sqlalchemy import Select, Text, cast, select
 
+from reviewapp.db import CHUNK
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Prediction, Project, Task, User
 
 ONLY = ("all", "accepted", "ground-truth")
 FORMATS = ("json", "csv")
-CHUNK = 2000
 
 
 def _annotation_filter(only: str):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,9 +15,10 @@ from datetime import UTC, datetime
 from typing import IO
 
 import ijson
-from sqlalchemy import JSON, DateTime, func, insert, select, update
+from sqlalchemy import select, update
 
-from reviewapp.db import text_search
+from reviewapp.db import CHUNK, text_search
+from reviewapp.db.bulk_insert import insert_plain_rows, insert_returning_ids
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config, validate_result
 from reviewapp.models import (
@@ -31,7 +31,7 @@ from reviewapp.models import (
     User,
     utcnow,
 )
-from reviewapp.services.derived.scores import insert_plain_rows, insert_scores, score_task
+from reviewapp.services.derived.scores import insert_scores, score_task
 from reviewapp.services.derived.task_columns import (
     AnnotationRow,
     data_text,
@@ -40,7 +40,6 @@ from reviewapp.services.derived.task_columns import (
     summarise,
 )
 
-CHUNK = 2000
 IMPORT_CACHE_KB = 131072
 TASK_KEYS = {"data", "annotations", "predictions", "created_at", "id"}
 ANNOTATION_KEYS = {
@@ -186,6 +185,7 @@ def import_tasks(
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Validate and store every task, or nothing: raises ImportFailed after a rollback.
+    Flushes; the caller commits.
 
     Annotations keep their annotator (completed_by: email, {"email": ...} or a bare id);
     unknown annotators become inactive annotator accounts and project members.
@@ -207,7 +207,7 @@ def import_tasks(
             raise ImportFailed("The file holds no tasks.")
         # One statement for the whole import: FTS5 writes a segment per statement.
         text_search.add_tasks(db.session.connection(), *importer.task_ids)
-        db.session.commit()
+        db.session.flush()
     except BaseException:
         db.session.rollback()
         raise
@@ -383,7 +383,7 @@ class _Importer:
                     **summarise(summary, [p["score"] for p in t["predictions"]], scores.agreement),
                 }
             )
-        ids = _insert_returning_ids(Task, rows)
+        ids = insert_returning_ids(Task, rows)
         self.task_ids = (self.task_ids[0] or ids[0], ids[-1])
         shift_project_totals(
             project_id,
@@ -405,8 +405,8 @@ class _Importer:
                 )
             for p in t["predictions"]:
                 predictions.append({**p, "task_id": task_id, "project_id": project_id})
-        annotation_ids = _insert_returning_ids(Annotation, annotations)
-        prediction_ids = _insert_returning_ids(Prediction, predictions)
+        annotation_ids = insert_returning_ids(Annotation, annotations)
+        prediction_ids = insert_returning_ids(Prediction, predictions)
         insert_plain_rows(TaskLabel.__table__, labels)
         pair_rows: list[dict] = []
         gt_rows: list[dict] = []
@@ -440,49 +440,6 @@ class _Importer:
         self.summary.annotation_count += len(annotations)
         self.summary.skipped_annotation_count += sum(a["was_cancelled"] for a in annotations)
         self.summary.prediction_count += len(predictions)
-
-
-def _insert_returning_ids(model, rows: list[dict]) -> list[int]:
-    """Bulk-insert rows and return their new ids in row order.
-
-    On SQLite the import holds the write lock (see `_lock_for_import`), so ids are handed out
-    from max(id) + 1 and the rows go in with the driver's executemany, JSON and times
-    encoded here: SQLAlchemy's per-row parameter processing would cost more than the insert.
-    Other databases use one INSERT ... RETURNING per batch, sorted by parameter order.
-    """
-    if not rows:
-        return []
-    table = model.__table__
-    if db.session.get_bind().dialect.name != "sqlite":
-        return list(
-            db.session.scalars(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-            )
-        )
-    start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-    ids = list(range(start, start + len(rows)))
-    json_columns = [c.name for c in table.columns if isinstance(c.type, JSON)]
-    time_columns = [c.name for c in table.columns if isinstance(c.type, DateTime)]
-    # The models' Python-side defaults, which a raw INSERT would not apply.
-    defaults = {
-        c.name: c.default.arg(None) if c.default.is_callable else c.default.arg
-        for c in table.columns
-        if c.default is not None and c.name not in rows[0]
-    }
-    encoded = []
-    for row_id, row in zip(ids, rows, strict=True):
-        row = {**defaults, **row, "id": row_id}
-        for name in json_columns:
-            if name in row:
-                row[name] = json.dumps(row[name])
-        for name in time_columns:
-            if row.get(name) is not None:
-                # SQLAlchemy's SQLite format, "YYYY-MM-DD HH:MM:SS.ffffff" (isoformat is
-                # several times faster than strftime here).
-                row[name] = row[name].isoformat(" ", "microseconds")
-        encoded.append(row)
-    insert_plain_rows(table, encoded)
-    return ids
 
 
 def _lock_for_import(project: Project) -> None:

@@ -33,9 +33,7 @@ from itertools import combinations
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from reviewapp.labeling.config import Control, LabelConfig
-
-REGION_TAGS = frozenset({"Labels", "RectangleLabels"})
+from reviewapp.labeling.config import REGION_TAGS, Control, LabelConfig
 
 # Added to every candidate pair's IoU before the assignment, so that among matchings
 # with the same total IoU the one with more pairs (the higher score) is chosen.
@@ -135,16 +133,6 @@ def fix_size(
 ) -> float:
     """Fix size of a Fix & Accept: ``1 - s(before, after)`` (0 = nothing changed)."""
     return 1.0 - score(config, before, after, iou_threshold)
-
-
-def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:
-    """Acceptance rate: ``(accepted + fixed) / reviewed``, latest verdict of each annotation.
-
-    None when nothing was reviewed.
-    """
-    if reviewed == 0:
-        return None
-    return (accepted + fixed) / reviewed
 
 
 def krippendorff_alpha_nominal(units: Iterable[Sequence[Hashable]]) -> float | None:

@@ -11,8 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from reviewapp.services.metrics.agreement import acceptance_rate
-
 # Below this many items a number is shown greyed with its n ("too few to trust").
 MIN_N = 5
 # Gaps between a reviewer's consecutive reviews longer than this count as this long.
@@ -242,6 +240,16 @@ class ProjectMetrics:
     annotator_order: str = "annotator"
 
 
+def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:
+    """Acceptance rate: ``(accepted + fixed) / reviewed``, latest verdict of each annotation.
+
+    None when nothing was reviewed.
+    """
+    if reviewed == 0:
+        return None
+    return (accepted + fixed) / reviewed
+
+
 def mean(total: float | None, n: int) -> float | None:
     """total / n, or None for no items."""
     return None if n == 0 or total is None else total / n
@@ -263,27 +271,6 @@ def middle_positions(n: int) -> tuple[int, ...]:
     if n == 0:
         return ()
     return (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
-
-
-def median_of_counts(counts: Iterable[tuple[float, int]]) -> float | None:
-    """The median of values given as (value, how many times) pairs, exactly as `median` of
-    the expanded list."""
-    ordered = sorted((v, c) for v, c in counts if c > 0)
-    n = sum(c for _, c in ordered)
-    if n == 0:
-        return None
-
-    def nth(k: int) -> float:  # the k-th smallest value, 0-based
-        seen = 0
-        for value, count in ordered:
-            seen += count
-            if k < seen:
-                return value
-        raise IndexError(k)
-
-    if n % 2:
-        return nth(n // 2)
-    return (nth(n // 2 - 1) + nth(n // 2)) / 2
 
 
 def review_gaps(seconds: Sequence[float], cap: float = REVIEW_GAP_CAP_SECONDS) -> list[float]:
