@@ -1,0 +1,190 @@
+"""Validate raw Label Studio task items against the project's label config and turn them
+into rows to store; an invalid item raises ImportFailed naming the task and the field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from reviewapp.extensions import db
+from reviewapp.labeling import LabelConfig, ResultError, validate_result
+from reviewapp.models import Membership, Project, User, utcnow
+from reviewapp.services.import_export.summary import ImportFailed, ImportSummary
+
+TASK_KEYS = {"data", "annotations", "predictions", "created_at", "id"}
+ANNOTATION_KEYS = {
+    "result",
+    "completed_by",
+    "was_cancelled",
+    "ground_truth",
+    "lead_time",
+    "created_at",
+    "updated_at",
+    "id",
+    "review_status",  # our own export writes it; reviews are not imported
+}
+PREDICTION_KEYS = {"result", "score", "model_version", "id", "created_at"}
+IMPORTED_DOMAIN = "imported.invalid"
+
+
+class TaskParser:
+    """Parses the items of one import. Unknown annotators become inactive annotator
+    accounts and project members (flushed, so their ids can be stored)."""
+
+    def __init__(self, project: Project, config: LabelConfig, summary: ImportSummary):
+        self.project = project
+        self.config = config
+        self.summary = summary
+        self.users: dict[str, int] = {}  # lower-case email -> user id
+        self.user_emails: dict[int, str] = {}
+        self.members = set(
+            db.session.scalars(
+                select(Membership.user_id).where(Membership.project_id == project.id)
+            )
+        )
+        self.now = utcnow()
+
+    def parse_task(self, index: int, item: object) -> dict:
+        where = f"Task {index}"
+        if not isinstance(item, dict):
+            raise ImportFailed(f"{where}: expected an object, got {type(item).__name__}.")
+        if "data" in item:
+            data = item["data"]
+            for key in item.keys() - TASK_KEYS:
+                self.summary.ignored_fields[f"task.{key}"] += 1
+        else:
+            # Label Studio also takes a bare dict of data fields as a task.
+            data = {k: v for k, v in item.items() if k not in ("annotations", "predictions")}
+        if not isinstance(data, dict) or not data:
+            raise ImportFailed(f"{where}: 'data' must be a non-empty object.")
+        for obj in self.config.objects.values():
+            if obj.value not in data:
+                raise ImportFailed(
+                    f"{where}: data has no field '{obj.value}' (the label config's "
+                    f'<{obj.tag} name="{obj.name}"> reads ${obj.value}); fields: '
+                    f"{', '.join(map(str, data)) or 'none'}."
+                )
+        annotations = [
+            self.parse_annotation(f"{where}, annotation {i}", a, data)
+            for i, a in enumerate(_list(item.get("annotations"), f"{where}: 'annotations'"))
+        ]
+        gt = [a for a in annotations if a["ground_truth"]]
+        if len(gt) > 1:
+            earliest = min(gt, key=lambda a: a["created_at"])
+            for a in gt:
+                a["ground_truth"] = a is earliest
+            self.summary.extra_ground_truth_tasks += 1
+        predictions = []
+        for i, p in enumerate(_list(item.get("predictions"), f"{where}: 'predictions'")):
+            parsed = self.parse_prediction(f"{where}, prediction {i}", p, data)
+            if parsed is not None:
+                predictions.append(parsed)
+        return {
+            "data": data,
+            "created_at": _time(item.get("created_at"), where) or self.now,
+            "annotations": annotations,
+            "predictions": predictions,
+        }
+
+    def parse_annotation(self, where: str, raw: object, data: dict) -> dict:
+        if not isinstance(raw, dict):
+            raise ImportFailed(f"{where}: expected an object, got {type(raw).__name__}.")
+        for key in raw.keys() - ANNOTATION_KEYS:
+            self.summary.ignored_fields[f"annotation.{key}"] += 1
+        try:
+            result = validate_result(self.config, raw.get("result", []), data)
+        except ResultError as error:
+            raise ImportFailed(f"{where}: {error}") from None
+        lead_time = raw.get("lead_time")
+        if lead_time is not None and (not isinstance(lead_time, int | float) or lead_time < 0):
+            raise ImportFailed(f"{where}: lead_time must be a number of seconds.")
+        created = _time(raw.get("created_at"), where) or self.now
+        return {
+            "completed_by_id": self.annotator(raw.get("completed_by"), where),
+            "result": result,
+            "was_cancelled": bool(raw.get("was_cancelled", False)),
+            "ground_truth": bool(raw.get("ground_truth", False)),
+            "lead_time": float(lead_time) if lead_time is not None else None,
+            "created_at": created,
+            "updated_at": _time(raw.get("updated_at"), where) or created,
+        }
+
+    def parse_prediction(self, where: str, raw: object, data: dict) -> dict | None:
+        if isinstance(raw, int) or (isinstance(raw, dict) and "result" not in raw):
+            self.summary.predictions_without_result += 1
+            return None
+        if not isinstance(raw, dict):
+            raise ImportFailed(f"{where}: expected an object, got {type(raw).__name__}.")
+        try:
+            result = validate_result(self.config, raw["result"], data)
+        except ResultError as error:
+            raise ImportFailed(f"{where}: {error}") from None
+        score = raw.get("score")
+        if score is not None and (
+            isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1
+        ):
+            raise ImportFailed(f"{where}: score must be a number from 0 to 1, got {score!r}.")
+        return {
+            "result": result,
+            "score": float(score) if score is not None else None,
+            "model_version": str(raw.get("model_version") or ""),
+            "created_at": _time(raw.get("created_at"), where) or self.now,
+        }
+
+    def annotator(self, completed_by: object, where: str) -> int:
+        if isinstance(completed_by, dict):
+            completed_by = completed_by.get("email") or completed_by.get("id")
+        if isinstance(completed_by, bool) or completed_by is None:
+            raise ImportFailed(f"{where}: completed_by is missing (an email or a user id).")
+        if isinstance(completed_by, int):
+            email = f"labelstudio-user-{completed_by}@{IMPORTED_DOMAIN}"
+        elif isinstance(completed_by, str) and "@" in completed_by:
+            email = completed_by.strip().lower()
+        elif isinstance(completed_by, str) and completed_by.strip().isdigit():
+            email = f"labelstudio-user-{int(completed_by)}@{IMPORTED_DOMAIN}"
+        else:
+            raise ImportFailed(f"{where}: completed_by {completed_by!r} is not an email or an id.")
+        user_id = self.users.get(email)
+        if user_id is None:
+            user_id = self._resolve(email)
+            self.users[email] = user_id
+        return user_id
+
+    def _resolve(self, email: str) -> int:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, role="annotator", active=False)
+            db.session.add(user)
+            db.session.flush()
+            self.summary.new_annotators.append(email)
+        if user.id not in self.members:
+            db.session.add(Membership(project_id=self.project.id, user_id=user.id))
+            self.members.add(user.id)
+        self.user_emails[user.id] = user.email
+        return user.id
+
+
+def _list(value: object, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ImportFailed(f"{where} must be a list.")
+    return value
+
+
+def _time(value: object, where: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ImportFailed(f"{where}: created_at must be an ISO 8601 time, got {value!r}.")
+    try:
+        if value.endswith("Z"):
+            # The usual form in Label Studio exports: UTC already, no conversion needed.
+            return datetime.fromisoformat(value[:-1])
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ImportFailed(f"{where}: {value!r} is not an ISO 8601 time.") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed

@@ -1,0 +1,62 @@
+"""What an import reports: the summary of what was stored, and the one error it raises."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+class ImportFailed(ValueError):
+    """The file cannot be imported; nothing was stored. The message names task and problem."""
+
+
+@dataclass
+class ImportSummary:
+    task_count: int = 0
+    annotation_count: int = 0
+    skipped_annotation_count: int = 0
+    prediction_count: int = 0
+    new_annotators: list[str] = field(default_factory=list)
+    ignored_fields: Counter = field(default_factory=Counter)
+    predictions_without_result: int = 0
+    extra_ground_truth_tasks: int = 0
+
+    def lines(self) -> list[str]:
+        """What happened, one sentence a line, for the page, the CLI and the API."""
+        out = [
+            f"Imported {self.task_count} tasks, {self.annotation_count} annotations "
+            f"({self.skipped_annotation_count} of them skipped) and "
+            f"{self.prediction_count} predictions."
+        ]
+        if self.new_annotators:
+            out.append(
+                f"Created {len(self.new_annotators)} inactive annotator accounts for unknown "
+                f"annotators: {', '.join(self.new_annotators[:10])}"
+                + (" …" if len(self.new_annotators) > 10 else "")
+            )
+        if self.predictions_without_result:
+            out.append(
+                f"Skipped {self.predictions_without_result} predictions given without a result "
+                "(bare ids)."
+            )
+        if self.extra_ground_truth_tasks:
+            out.append(
+                f"{self.extra_ground_truth_tasks} tasks had several ground-truth annotations; "
+                "the earliest was kept as ground truth."
+            )
+        for name, count in sorted(self.ignored_fields.items()):
+            out.append(f"Ignored the field {name} ({count} times).")
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "task_count": self.task_count,
+            "annotation_count": self.annotation_count,
+            "skipped_annotation_count": self.skipped_annotation_count,
+            "prediction_count": self.prediction_count,
+            "new_annotators": self.new_annotators,
+            "predictions_without_result": self.predictions_without_result,
+            "extra_ground_truth_tasks": self.extra_ground_truth_tasks,
+            "ignored_fields": dict(self.ignored_fields),
+            "messages": self.lines(),
+        }
