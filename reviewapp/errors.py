@@ -38,6 +38,12 @@ def register(app: Flask) -> None:
             message = MESSAGES[error.code]
         return _render(error.code or 500, message or MESSAGES.get(error.code, "Error."))
 
+    @app.errorhandler(PermissionError)
+    def refused(error: PermissionError):
+        # Services refuse a write the user may not make with PermissionError and a message.
+        db.session.rollback()
+        return _render(403, str(error) or MESSAGES[403])
+
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         db.session.rollback()

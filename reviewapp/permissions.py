@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from reviewapp.extensions import db
-from reviewapp.models import Membership, Project, User
+from reviewapp.models import Annotation, Membership, Project, ReviewerAssignment, User
 
 MANAGERS = ("admin", "manager")
 REVIEWERS = ("admin", "manager", "reviewer")
@@ -32,6 +32,33 @@ def may_see_dashboard(user: User, project: Project) -> bool:
 def may_star_ground_truth(user: User) -> bool:
     """Managers and admins set and clear the ground-truth star."""
     return has_role(user, MANAGERS)
+
+
+def verdict_refusal(user: User, project: Project, annotation: Annotation) -> str | None:
+    """Why the user may not review this annotation, or None when they may: reviewers,
+    managers and admins; not their own annotation unless the project allows self-review;
+    only tasks assigned to them when the project says so (the review queue's rules)."""
+    if not has_role(user, REVIEWERS):
+        return "Reviews are for reviewers, managers and admins."
+    if annotation.completed_by_id == user.id and not project.allow_self_review:
+        return "This project does not allow reviewing your own annotations."
+    if project.review_only_assigned and not is_assigned(user, annotation.task_id):
+        return (
+            f"Task {annotation.task_id} is not assigned to you, and this project's reviewers "
+            "review only the tasks assigned to them."
+        )
+    return None
+
+
+def is_assigned(user: User, task_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(ReviewerAssignment.id).where(
+                ReviewerAssignment.task_id == task_id, ReviewerAssignment.user_id == user.id
+            )
+        )
+        is not None
+    )
 
 
 def role_required(*roles: str):

@@ -24,6 +24,7 @@ from reviewapp.models import (
     User,
     utcnow,
 )
+from reviewapp.permissions import verdict_refusal
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.leases import LEASE, claim
@@ -205,7 +206,8 @@ def record_verdict(
     in the project's requeue mode the annotation goes back to its annotator. Without
     `change`, only a pending annotation can be reviewed: otherwise StaleVerdict, and
     nothing is recorded (so a double click records one review). With `change` (from the
-    task page) an earlier verdict is replaced and the history keeps both. Flushes; the
+    task page) an earlier verdict is replaced and the history keeps both. PermissionError
+    when the reviewer may not review it (permissions.verdict_refusal). Flushes; the
     caller commits (the stream claims the next item in the same transaction, so a verdict
     takes the database's write lock once).
     """
@@ -213,6 +215,9 @@ def record_verdict(
     if annotation is None or (project is not None and annotation.project_id != project.id):
         raise StaleVerdict("This annotation was deleted meanwhile.")
     project = project or db.session.get(Project, annotation.project_id)
+    refusal = verdict_refusal(reviewer, project, annotation)
+    if refusal:
+        raise PermissionError(refusal)
     if verdict not in VERDICTS:
         raise VerdictError(f"Unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}.")
     if annotation.was_cancelled:
