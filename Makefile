@@ -6,16 +6,23 @@ FLASK = $(BIN)/flask --app app
 SECRET = instance/secret_key
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# pip's progress, one line per package it fetches, and its errors; not the warnings that a
+# pip config naming an absent index folder repeats once per package.
+PIP_SHOWN = ^(Collecting|Installing collected|Successfully installed|ERROR)
 
-.PHONY: install run test bench lint e2e db-check
+.PHONY: install run test bench lint e2e db-check check
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "Installing into $(VENV) (about a minute and a half the first time)..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --quiet --upgrade pip
+	@{ $(BIN)/pip install -e ".[dev]" 2>&1; echo $$? > $(VENV)/.pip-status; } \
+		| grep -E --line-buffered '$(PIP_SHOWN)' | sed -u 's/^/  /' || true
+	@exit $$(cat $(VENV)/.pip-status)
 	touch $@
+	@echo "Installed."
 
 $(SECRET):
 	mkdir -p instance
@@ -44,3 +51,6 @@ db-check: install
 	rm -f /tmp/reviewapp-db-check.db
 	REVIEWAPP_SECRET_KEY=check REVIEWAPP_DATABASE_URL=sqlite:////tmp/reviewapp-db-check.db $(FLASK) db upgrade
 	REVIEWAPP_SECRET_KEY=check REVIEWAPP_DATABASE_URL=sqlite:////tmp/reviewapp-db-check.db $(FLASK) db check
+
+# Before pushing: lint, migrations, then the whole suite.
+check: lint db-check test

@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from reviewapp.auth import bp as auth_bp
     from reviewapp.cli import register_cli
     from reviewapp.dashboard import bp as dashboard_bp
+    from reviewapp.docs import bp as docs_bp
     from reviewapp.label import bp as label_bp
     from reviewapp.projects import bp as projects_bp
     from reviewapp.review import bp as review_bp
@@ -61,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(tasks_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(docs_bp)
     app.register_blueprint(label_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie
