@@ -34,6 +34,11 @@ def may_star_ground_truth(user: User) -> bool:
     return has_role(user, MANAGERS)
 
 
+def may_change_view(user: User, view) -> bool:
+    """A saved view is replaced or deleted by whoever saved it, or by a manager or admin."""
+    return has_role(user, MANAGERS) or view.created_by_id == user.id
+
+
 def verdict_refusal(user: User, project: Project, annotation: Annotation) -> str | None:
     """Why the user may not review this annotation, or None when they may: reviewers,
     managers and admins; not their own annotation unless the project allows self-review;

@@ -87,7 +87,7 @@ def parse_label_config(xml: str) -> LabelConfig:
     if not isinstance(xml, str) or not xml.strip():
         raise LabelConfigError("Label config is empty")
     try:
-        root = DefusedET.fromstring(xml)
+        root = DefusedET.fromstring(xml, forbid_dtd=True)
     except DefusedXmlException as exc:
         raise LabelConfigError(
             f"Label config may not use DTDs, entities or external references ({exc})"

@@ -20,6 +20,7 @@ from reviewapp.services.data_manager.query import (
 from reviewapp.services.data_manager.saved_views import (
     COLUMNS,
     ViewError,
+    delete_saved_view,
     hidden_columns,
     save_view,
     saved_views,
@@ -177,7 +178,7 @@ def delete_view(project_id: int, view_id: int):
     """Delete a saved view (the tasks are not touched)."""
     project = get_project_for(current_user, project_id, REVIEWERS)
     view = get_in_project(SavedView, view_id, project)
-    db.session.delete(view)
+    delete_saved_view(view, current_user)
     db.session.commit()
     flash(f"Deleted the view {view.name}.", "success")
     return redirect(url_for("tasks.table", project_id=project.id))

@@ -39,6 +39,7 @@ REVIEW_STATUS_FILTERS = ("pending", "accepted", "fixed", "rejected", "none")
 PAGE_SIZES = (10, 25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_ID = 2**63 - 1  # larger integers overflow SQLite's and PostgreSQL's bigint
 
 
 def _bool(value: str) -> bool:
@@ -48,6 +49,19 @@ def _bool(value: str) -> bool:
     if lowered in ("false", "0", "no"):
         return False
     raise ValueError("expected true or false")
+
+
+def _id(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if not 0 < number <= MAX_ID:
+        raise ValueError("expected a user id")
+    return number
+
+
+def _text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 def _unit(value: str) -> float:
@@ -74,8 +88,8 @@ def _choice(options: tuple[str, ...]):
 
 # query parameter -> parser; an empty value means "no filter".
 FILTERS = {
-    "annotator": int,  # repeatable: tasks every given annotator annotated
-    "reviewer": int,
+    "annotator": _id,  # repeatable: tasks every given annotator annotated
+    "reviewer": _id,
     "review_status": _choice(REVIEW_STATUS_FILTERS),
     "ground_truth": _bool,
     "agreement_min": _unit,
@@ -84,7 +98,7 @@ FILTERS = {
     "prediction_score_max": _unit,
     "has_annotations": _bool,
     "skipped": _bool,
-    "q": str,
+    "q": _text,
     "label": _label,
     "label_source": _choice(LABEL_SOURCES),
 }
@@ -360,10 +374,8 @@ class Selection:
         def ints(name: str) -> tuple[int, ...]:
             out = []
             for raw in form.getlist(name):
-                try:
+                if raw.isdigit() and 0 < int(raw) <= MAX_ID:  # else no task's id: dropped
                     out.append(int(raw))
-                except ValueError:
-                    continue
             return tuple(dict.fromkeys(out))
 
         if form.get("all_matching") == "1":

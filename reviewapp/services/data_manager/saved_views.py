@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from reviewapp.extensions import db
 from reviewapp.models import ColumnPreference, SavedView, User
+from reviewapp.permissions import may_change_view
 
 # key -> header, in display order; "select" and "id" cannot be hidden.
 COLUMNS = {
@@ -55,9 +56,22 @@ def save_view(project_id: int, user: User, name: str, query: str) -> SavedView:
     view = db.session.scalar(
         select(SavedView).where(SavedView.project_id == project_id, SavedView.name == name)
     )
+    if view is not None and not may_change_view(user, view):
+        raise ViewError(f"Someone else saved a view named {name!r}; choose another name.")
     if view is None:
         view = SavedView(project_id=project_id, name=name, created_by_id=user.id)
         db.session.add(view)
     view.query = query
     db.session.flush()
     return view
+
+
+def delete_saved_view(view: SavedView, user: User) -> None:
+    """Delete the view (the tasks are not touched); PermissionError unless the user saved
+    it or manages the project."""
+    if not may_change_view(user, view):
+        raise PermissionError(
+            f"The view {view.name} is someone else's; only they or a manager may delete it."
+        )
+    db.session.delete(view)
+    db.session.flush()

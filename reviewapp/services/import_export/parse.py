@@ -3,6 +3,7 @@ into rows to store; an invalid item raises ImportFailed naming the task and the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, validate_result
 from reviewapp.models import Membership, Project, User, utcnow
+from reviewapp.services.import_export.read import LONE_SURROGATE
 from reviewapp.services.import_export.summary import ImportFailed, ImportSummary
 
 TASK_KEYS = {"data", "annotations", "predictions", "created_at", "id"}
@@ -26,6 +28,12 @@ ANNOTATION_KEYS = {
 }
 PREDICTION_KEYS = {"result", "score", "model_version", "id", "created_at"}
 IMPORTED_DOMAIN = "imported.invalid"
+MAX_DEPTH = 100  # real task data nests a few levels; deeper only breaks the code reading it
+MAX_LEAD_TIME = 1e8  # seconds (three years): anything longer is not a time someone worked
+MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL's bigint hold
+# NUL (PostgreSQL's text cannot hold it) and lone UTF-16 surrogates (not Unicode text).
+_BAD_TEXT = re.compile(f"[\x00\ud800-\udfff{LONE_SURROGATE}]")
+_EMAIL = re.compile(r"[^\s@<>\"'(),;:\\\[\]]+@[^\s@<>\"'(),;:\\\[\]]+")
 
 
 class TaskParser:
@@ -58,6 +66,7 @@ class TaskParser:
             data = {k: v for k, v in item.items() if k not in ("annotations", "predictions")}
         if not isinstance(data, dict) or not data:
             raise ImportFailed(f"{where}: 'data' must be a non-empty object.")
+        check_values(data, f"{where}: data")
         for obj in self.config.objects.values():
             if obj.value not in data:
                 raise ImportFailed(
@@ -92,19 +101,27 @@ class TaskParser:
             raise ImportFailed(f"{where}: expected an object, got {type(raw).__name__}.")
         for key in raw.keys() - ANNOTATION_KEYS:
             self.summary.ignored_fields[f"annotation.{key}"] += 1
+        check_values(raw.get("result"), f"{where}: result")
         try:
             result = validate_result(self.config, raw.get("result", []), data)
         except ResultError as error:
             raise ImportFailed(f"{where}: {error}") from None
         lead_time = raw.get("lead_time")
-        if lead_time is not None and (not isinstance(lead_time, int | float) or lead_time < 0):
-            raise ImportFailed(f"{where}: lead_time must be a number of seconds.")
+        if lead_time is not None and (
+            isinstance(lead_time, bool)
+            or not isinstance(lead_time, int | float)
+            or not 0 <= lead_time <= MAX_LEAD_TIME
+        ):
+            raise ImportFailed(
+                f"{where}: lead_time must be a number of seconds from 0 to {MAX_LEAD_TIME:.0e}, "
+                f"got {lead_time!r}."
+            )
         created = _time(raw.get("created_at"), where) or self.now
         return {
             "completed_by_id": self.annotator(raw.get("completed_by"), where),
             "result": result,
-            "was_cancelled": bool(raw.get("was_cancelled", False)),
-            "ground_truth": bool(raw.get("ground_truth", False)),
+            "was_cancelled": _flag(raw, "was_cancelled", where),
+            "ground_truth": _flag(raw, "ground_truth", where),
             "lead_time": float(lead_time) if lead_time is not None else None,
             "created_at": created,
             "updated_at": _time(raw.get("updated_at"), where) or created,
@@ -116,6 +133,7 @@ class TaskParser:
             return None
         if not isinstance(raw, dict):
             raise ImportFailed(f"{where}: expected an object, got {type(raw).__name__}.")
+        check_values(raw["result"], f"{where}: result")
         try:
             result = validate_result(self.config, raw["result"], data)
         except ResultError as error:
@@ -133,18 +151,7 @@ class TaskParser:
         }
 
     def annotator(self, completed_by: object, where: str) -> int:
-        if isinstance(completed_by, dict):
-            completed_by = completed_by.get("email") or completed_by.get("id")
-        if isinstance(completed_by, bool) or completed_by is None:
-            raise ImportFailed(f"{where}: completed_by is missing (an email or a user id).")
-        if isinstance(completed_by, int):
-            email = f"labelstudio-user-{completed_by}@{IMPORTED_DOMAIN}"
-        elif isinstance(completed_by, str) and "@" in completed_by:
-            email = completed_by.strip().lower()
-        elif isinstance(completed_by, str) and completed_by.strip().isdigit():
-            email = f"labelstudio-user-{int(completed_by)}@{IMPORTED_DOMAIN}"
-        else:
-            raise ImportFailed(f"{where}: completed_by {completed_by!r} is not an email or an id.")
+        email = annotator_email(completed_by, where)
         user_id = self.users.get(email)
         if user_id is None:
             user_id = self._resolve(email)
@@ -188,3 +195,54 @@ def _time(value: object, where: str) -> datetime | None:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
+
+
+def annotator_email(completed_by: object, where: str) -> str:
+    """The email an annotation's completed_by names: an email, a Label Studio user id (an
+    integer or digits, given an address of its own), or an object with either."""
+    if completed_by is None:
+        raise ImportFailed(f"{where}: completed_by is missing (an email or a user id).")
+    value = completed_by
+    if isinstance(value, dict):
+        value = value.get("email") if isinstance(value.get("email"), str) else value.get("id")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return f"labelstudio-user-{value}@{IMPORTED_DOMAIN}"
+    if isinstance(value, str) and len(value) <= 254 and _EMAIL.fullmatch(value.strip()):
+        return value.strip().lower()
+    shown = repr(completed_by) if len(repr(completed_by)) <= 80 else repr(completed_by)[:77] + "..."
+    raise ImportFailed(f"{where}: completed_by {shown} is not an email or a user id.")
+
+
+def check_values(value: object, where: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH and text with a NUL or a lone surrogate;
+    the message names the field (keys joined with dots)."""
+    stack: list[tuple[object, tuple]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise ImportFailed(f"{where} is nested too deeply (more than {MAX_DEPTH} levels).")
+        if isinstance(item, str):
+            bad = _BAD_TEXT.search(item)
+            if bad:
+                what = "a NUL character" if bad.group() == "\x00" else "a lone UTF-16 surrogate"
+                field = ".".join(map(str, path))
+                raise ImportFailed(
+                    f"{where}{'.' + field if field else ''} holds {what}, which is not text."
+                )
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((key, path))
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, i)) for i, child in enumerate(item))
+
+
+def _flag(raw: dict, name: str, where: str) -> bool:
+    value = raw.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ImportFailed(f"{where}: {name} must be true or false, got {value!r}.")
+    return value

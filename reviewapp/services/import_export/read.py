@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -12,10 +13,16 @@ import ijson
 
 from reviewapp.services.import_export.summary import ImportFailed
 
+BOM = b"\xef\xbb\xbf"
+
 
 def read_tasks(stream: IO[bytes], filename: str = "") -> Iterator[object]:
     """Yield raw task items from a Label Studio JSON file (a list or one task) or a CSV."""
     head = stream.read(1)
+    if head == BOM[:1]:
+        # Windows tools start UTF-8 files with a byte order mark; JSON and CSV ignore it.
+        rest = stream.read(len(BOM) - 1)
+        head = stream.read(1) if head + rest == BOM else head + rest
     while head and head.isspace():
         head = stream.read(1)
     if filename.lower().endswith((".csv", ".tsv")) or (head and head not in b"[{"):
@@ -38,20 +45,69 @@ def read_tasks(stream: IO[bytes], filename: str = "") -> Iterator[object]:
 
 
 class _Prefixed:
-    """The stream with the bytes already read put back in front (ijson only calls read)."""
+    """The stream with the bytes already read put back in front (ijson only calls read),
+    and every lone UTF-16 surrogate escape turned into LONE_SURROGATE.
+
+    ijson's C parser decodes a lone surrogate such as \\ud800 to "?", so the text would
+    change without a word; marked, it reaches the parser's check, which names the field.
+    """
 
     def __init__(self, prefix: bytes, stream: IO[bytes]):
-        self._prefix = prefix
+        self._pending = prefix
         self._stream = stream
+        self._done = False
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson probes read(0) to tell bytes from str
             return b""
-        if self._prefix:
-            prefix, self._prefix = self._prefix, b""
-            rest = self._stream.read(size - len(prefix) if size and size > 0 else -1)
-            return prefix + (rest or b"")
-        return self._stream.read(size)
+        while not self._done and (size < 0 or len(self._pending) <= size + _HOLD):
+            chunk = self._stream.read(size if size > 0 else -1)
+            self._pending += chunk or b""
+            self._done = not chunk or size < 0
+        # Keep the tail back: an escape may continue in the next chunk.
+        cut = len(self._pending) if self._done else max(len(self._pending) - _HOLD, 0)
+        if size > 0:
+            cut = min(cut, size)
+        if not self._done:
+            cut = _escape_boundary(self._pending, cut) or cut
+        out, self._pending = self._pending[:cut], self._pending[cut:]
+        return _mark_lone_surrogates(out)
+
+
+# "\\ud83d\\ude00" is a pair (one emoji); a high half without its low half, or a low half
+# alone, is not text. The run of backslashes must be odd for the "u" to start an escape.
+_SURROGATE = re.compile(rb"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+_LOW = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_HOLD = 12  # the length of a surrogate pair's escapes
+LONE_SURROGATE = "\ufdd0"  # a noncharacter: never in real text
+
+
+def _escape_boundary(data: bytes, cut: int) -> int:
+    """Move the cut before an escape that starts within _HOLD bytes of it (and before the
+    backslashes leading up to it), so no escape or pair of escapes is split."""
+    first = data.find(b"\\", max(cut - _HOLD + 1, 0), cut)
+    if first < 0:
+        return cut
+    while first > 0 and data[first - 1 : first] == b"\\":
+        first -= 1
+    return first
+
+
+def _mark_lone_surrogates(data: bytes) -> bytes:
+    if b"\\u" not in data:
+        return data
+    out, last, position = [], 0, 0
+    while (match := _SURROGATE.search(data, position)) is not None:
+        position = match.end()
+        if len(match.group(1)) % 2 == 0:
+            continue  # an escaped backslash followed by the letter u
+        is_high = match.group(2)[1:2].lower() in b"89ab"
+        if is_high and _LOW.match(data, match.end()):
+            position = match.end() + 6
+            continue
+        out += [data[last : match.end(1) - 1], b"\\ufdd0"]
+        last = match.end()
+    return b"".join([*out, data[last:]])
 
 
 def _read_csv(raw: bytes, tab: bool) -> Iterator[dict]:
@@ -66,5 +122,10 @@ def _read_csv(raw: bytes, tab: bool) -> Iterator[dict]:
         if None in row:
             raise ImportFailed(
                 f"CSV line {reader.line_num}: more values than the header has columns."
+            )
+        if None in row.values():
+            raise ImportFailed(
+                f"CSV line {reader.line_num}: fewer values than the header has columns "
+                f"({len(reader.fieldnames)})."
             )
         yield {"data": dict(row)}
