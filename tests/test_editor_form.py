@@ -149,15 +149,21 @@ def test_boxes_keep_image_size_and_percentages():
 @pytest.mark.parametrize(
     ("geometry", "message"),
     [
-        ({"x": -1}, r"x = -1 is outside 0..100"),
-        ({"y": 101}, r"y = 101 is outside 0..100"),
-        ({"x": 80, "width": 30}, r"x \+ width = 110 is outside 0..100"),
+        ({"x": -6}, r"x = -6 is outside -5..100"),
+        ({"y": 101}, r"y = 101 is outside -5..100"),
+        ({"x": 80, "width": 30}, r"x \+ width = 110 is past 105"),
         ({"height": 0}, r"height = 0 must be > 0"),
     ],
 )
 def test_boxes_outside_the_image_are_refused(geometry, message):
     with pytest.raises(ResultError, match=message):
         convert([regions("box", [box(**geometry)])])
+
+
+def test_boxes_a_little_past_the_edge_are_kept_as_given():
+    # Label Studio's own exports: x + width = 100.43; up to 5 % past an edge is accepted.
+    (item,) = convert([regions("box", [box(x=-1, y=2, width=101.43, height=10)])])
+    assert (item["value"]["x"], item["value"]["width"]) == (-1, 101.43)
 
 
 def test_box_with_an_unknown_label_is_refused():

@@ -217,7 +217,7 @@ def test_valid_span_box_rating_textarea():
         (NER, [span(20, 30)], ["past the end", "12"]),
         (BOXES, [box(20.5, 0, 100, 10)], ['result[0] (from_name "label")', "x + width = 120.5"]),
         (BOXES, [box(0, 50, 10, 60)], ["y + height = 110"]),
-        (BOXES, [box(-1, 0, 10, 10)], ["x = -1"]),
+        (BOXES, [box(-6, 0, 10, 10)], ["x = -6", "-5..100"]),
         (BOXES, [box(0, 0, 0, 10)], ["width = 0"]),
         (BOXES, [box(0, 0, 10, True)], ["value.height", "number", "boolean"]),
         (BOXES, [box(0, 0, 10, 10, rectanglelabels=["Star"])], ['unknown label "Star"']),

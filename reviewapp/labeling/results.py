@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from reviewapp.labeling.config import Control, LabelConfig
@@ -24,6 +25,9 @@ EXTRA_KEYS = (
 
 # Rounding slack for boxes that end exactly on the image edge.
 EDGE_TOLERANCE = 1e-6
+# How far (in percent of the image) a box may reach past its edge: Label Studio's own
+# exports have boxes with x + width = 100.43.
+EDGE_SLACK = 5.0
 
 _JSON_KINDS = {
     type(None): "null",
@@ -73,7 +77,7 @@ def _label_list(value: dict, key: str, control: Control, noun: str) -> list[str]
     return list(labels)
 
 
-def _choices(value: dict, control: Control, text: object) -> dict:
+def _choices(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     choices = _label_list(value, "choices", control, "choice")
     if not control.multiple and len(choices) != 1:
         raise ResultError(
@@ -82,7 +86,7 @@ def _choices(value: dict, control: Control, text: object) -> dict:
     return {"choices": choices}
 
 
-def _labels(value: dict, control: Control, text: object) -> dict:
+def _labels(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     start = value.get("start")
     end = value.get("end")
     if not _is_int(start) or not _is_int(end):
@@ -100,17 +104,21 @@ def _labels(value: dict, control: Control, text: object) -> dict:
         if end > len(text):
             raise ResultError(f"value.end = {end} is past the end of the text ({len(text)} chars)")
         if span is not None and text[start:end] != span:
-            raise ResultError(
-                f"value.text {span!r} does not match the task text at {start}..{end} "
-                f"({text[start:end]!r})"
-            )
+            if notes is None:
+                raise ResultError(
+                    f"value.text {span!r} does not match the task text at {start}..{end} "
+                    f"({text[start:end]!r})"
+                )
+            # In a Label Studio file: it collapses double spaces in value.text, and old
+            # versions were one character off. The offsets are the truth; the text is kept.
+            notes["spans_text_differs"] += 1
     if span is not None:
         out["text"] = span
     out["labels"] = labels
     return out
 
 
-def _rectanglelabels(value: dict, control: Control, text: object) -> dict:
+def _rectanglelabels(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     x = value.get("x")
     y = value.get("y")
     width = value.get("width")
@@ -118,19 +126,23 @@ def _rectanglelabels(value: dict, control: Control, text: object) -> dict:
     for key, number in (("x", x), ("y", y), ("width", width), ("height", height)):
         if not _is_number(number):
             raise ResultError(f"value.{key} must be a number, got {_kind(number)}")
-    # Comparisons are written so that NaN fails them.
-    if not 0 <= x <= 100:
-        raise ResultError(f"x = {_fmt(x)} is outside 0..100")
-    if not 0 <= y <= 100:
-        raise ResultError(f"y = {_fmt(y)} is outside 0..100")
+    # Comparisons are written so that NaN (and infinity, through the sums) fails them.
+    low, high = -EDGE_SLACK, 100 + EDGE_SLACK
+    if not low <= x <= 100:
+        raise ResultError(f"x = {_fmt(x)} is outside {_fmt(low)}..100")
+    if not low <= y <= 100:
+        raise ResultError(f"y = {_fmt(y)} is outside {_fmt(low)}..100")
     if not width > 0:
         raise ResultError(f"width = {_fmt(width)} must be > 0")
     if not height > 0:
         raise ResultError(f"height = {_fmt(height)} must be > 0")
-    if not x + width <= 100 + EDGE_TOLERANCE:
-        raise ResultError(f"x + width = {_fmt(x + width)} is outside 0..100")
-    if not y + height <= 100 + EDGE_TOLERANCE:
-        raise ResultError(f"y + height = {_fmt(y + height)} is outside 0..100")
+    if not x + width <= high:
+        raise ResultError(f"x + width = {_fmt(x + width)} is past {_fmt(high)}")
+    if not y + height <= high:
+        raise ResultError(f"y + height = {_fmt(y + height)} is past {_fmt(high)}")
+    edge = 100 + EDGE_TOLERANCE
+    if notes is not None and (x < 0 or y < 0 or x + width > edge or y + height > edge):
+        notes["boxes_past_edge"] += 1
     out = {"x": x, "y": y, "width": width, "height": height}
     if "rotation" in value:
         rotation = value["rotation"]
@@ -144,7 +156,7 @@ def _rectanglelabels(value: dict, control: Control, text: object) -> dict:
     return out
 
 
-def _rating(value: dict, control: Control, text: object) -> dict:
+def _rating(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     rating = value.get("rating")
     if not _is_int(rating) or not 1 <= rating <= control.max_rating:
         shown = rating if _is_number(rating) else _kind(rating)
@@ -154,7 +166,7 @@ def _rating(value: dict, control: Control, text: object) -> dict:
     return {"rating": rating}
 
 
-def _textarea(value: dict, control: Control, text: object) -> dict:
+def _textarea(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     texts = value.get("text")
     if type(texts) is str:
         return {"text": [texts]}
@@ -173,7 +185,7 @@ def _positive_int(number: object, field: str) -> int:
     return number
 
 
-_VALIDATORS: dict[str, Callable[[dict, Control, object], dict]] = {
+_VALIDATORS: dict[str, Callable[[dict, Control, object, Counter | None], dict]] = {
     "choices": _choices,
     "labels": _labels,
     "rectanglelabels": _rectanglelabels,
@@ -182,10 +194,16 @@ _VALIDATORS: dict[str, Callable[[dict, Control, object], dict]] = {
 }
 
 
-def validate_result(config: LabelConfig, result: object, data: dict | None = None) -> list[dict]:
+def validate_result(
+    config: LabelConfig, result: object, data: dict | None = None, notes: Counter | None = None
+) -> list[dict]:
     """Check a Label Studio result list against the config; return normalised copies.
 
-    `data` is the task's data; when given, text spans are checked against the text.
+    `data` is the task's data; when given, text spans are checked against the text. A box
+    may reach up to EDGE_SLACK past the image (kept as given). With `notes` (a Label Studio
+    file being imported) a span's value.text other than the task's text at its offsets is
+    kept, the offsets trusted; both are counted there ("boxes_past_edge",
+    "spans_text_differs"). Without, such a span is refused.
     """
     if type(result) is not list:
         raise ResultError(f"result must be an array of result items, got {_kind(result)}")
@@ -222,7 +240,7 @@ def validate_result(config: LabelConfig, result: object, data: dict | None = Non
         if data is not None and kind == "labels":
             text = data.get(config.objects[control.to_name].value)
         try:
-            out.append(_normalise_item(item, kind, _VALIDATORS[kind](value, control, text)))
+            out.append(_normalise_item(item, kind, _VALIDATORS[kind](value, control, text, notes)))
         except ResultError as exc:
             raise ResultError(f"{where}: {exc}") from None
     return out

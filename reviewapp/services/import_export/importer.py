@@ -14,7 +14,7 @@ from reviewapp.models import Project
 from reviewapp.services.import_export.parse import TaskParser
 from reviewapp.services.import_export.read import read_tasks
 from reviewapp.services.import_export.store import TaskStore, end_import, lock_for_import
-from reviewapp.services.import_export.summary import ImportFailed, ImportSummary
+from reviewapp.services.import_export.summary import MAX_PROBLEMS, ImportFailed, ImportSummary
 
 __all__ = ["ImportFailed", "ImportSummary", "import_file", "import_tasks", "read_tasks"]
 
@@ -43,16 +43,29 @@ def import_tasks(
     summary = ImportSummary()
     parser = TaskParser(project, config, summary)
     store = TaskStore(project, config, summary, parser.user_emails)
+    problems: list[str] = []
     try:
         lock_for_import(project)
         chunk: list[dict] = []
         for index, item in enumerate(items):
-            chunk.append(parser.parse_task(index, item))
+            try:
+                parsed = parser.parse_task(index, item)
+            except ImportFailed as problem:
+                # Go on reading, storing nothing more, to list the first problems at once.
+                problems.append(str(problem))
+                if len(problems) == MAX_PROBLEMS:
+                    break
+                continue
+            if problems:
+                continue
+            chunk.append(parsed)
             if len(chunk) >= CHUNK:
                 store.store(chunk)
                 chunk = []
                 if progress:
                     progress(index + 1)
+        if problems:
+            raise ImportFailed(_problems_message(problems, summary))
         if chunk:
             store.store(chunk)
         if summary.task_count == 0:
@@ -66,3 +79,16 @@ def import_tasks(
     finally:
         end_import()
     return summary
+
+
+def _problems_message(problems: list[str], summary: ImportSummary) -> str:
+    """One problem as it is; several as a list, the first MAX_PROBLEMS of them."""
+    legacy = (
+        f"Read {summary.legacy_completions} legacy `completions`; "
+        if summary.legacy_completions
+        else ""
+    )
+    if len(problems) == 1:
+        return legacy + problems[0]
+    more = f" (the first {MAX_PROBLEMS})" if len(problems) == MAX_PROBLEMS else ""
+    return f"{legacy}{len(problems)} problems{more}: " + " ".join(problems)

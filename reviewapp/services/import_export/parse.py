@@ -12,9 +12,15 @@ from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, validate_result
 from reviewapp.models import Membership, Project, User, utcnow
 from reviewapp.services.import_export.read import LONE_SURROGATE
-from reviewapp.services.import_export.summary import ImportFailed, ImportSummary
+from reviewapp.services.import_export.summary import (
+    UNKNOWN_ANNOTATOR_NAME,
+    ImportFailed,
+    ImportSummary,
+)
 
-TASK_KEYS = {"data", "annotations", "predictions", "created_at", "id"}
+TASK_KEYS = {"data", "annotations", "completions", "predictions", "created_at", "id"}
+# Unsubmitted work that Label Studio exports beside the annotations: not labels yet.
+DRAFT_KEYS = {"drafts"}
 ANNOTATION_KEYS = {
     "result",
     "completed_by",
@@ -57,13 +63,25 @@ class TaskParser:
         where = f"Task {index}"
         if not isinstance(item, dict):
             raise ImportFailed(f"{where}: expected an object, got {type(item).__name__}.")
+        # Label Studio before 1.0 called annotations completions; tutorials still have them.
+        legacy = _list(item.get("completions"), f"{where}: 'completions'")
+        self.summary.legacy_completions += len(legacy)
         if "data" in item:
             data = item["data"]
             for key in item.keys() - TASK_KEYS:
+                if key not in DRAFT_KEYS and _holds_results(item[key]):
+                    raise ImportFailed(
+                        f"{where}: the field '{key}' holds results, which would be dropped; "
+                        "put them under 'annotations' or 'predictions'."
+                    )
                 self.summary.ignored_fields[f"task.{key}"] += 1
         else:
             # Label Studio also takes a bare dict of data fields as a task.
-            data = {k: v for k, v in item.items() if k not in ("annotations", "predictions")}
+            data = {
+                k: v
+                for k, v in item.items()
+                if k not in ("annotations", "completions", "predictions")
+            }
         if not isinstance(data, dict) or not data:
             raise ImportFailed(f"{where}: 'data' must be a non-empty object.")
         check_values(data, f"{where}: data")
@@ -74,9 +92,10 @@ class TaskParser:
                     f'<{obj.tag} name="{obj.name}"> reads ${obj.value}); fields: '
                     f"{', '.join(map(str, data)) or 'none'}."
                 )
+        raw_annotations = _list(item.get("annotations"), f"{where}: 'annotations'")
         annotations = [
             self.parse_annotation(f"{where}, annotation {i}", a, data)
-            for i, a in enumerate(_list(item.get("annotations"), f"{where}: 'annotations'"))
+            for i, a in enumerate([*raw_annotations, *legacy])
         ]
         gt = [a for a in annotations if a["ground_truth"]]
         if len(gt) > 1:
@@ -101,9 +120,13 @@ class TaskParser:
             raise ImportFailed(f"{where}: expected an object, got {type(raw).__name__}.")
         for key in raw.keys() - ANNOTATION_KEYS:
             self.summary.ignored_fields[f"annotation.{key}"] += 1
-        check_values(raw.get("result"), f"{where}: result")
+        cancelled = _flag(raw, "was_cancelled", where)
+        result = raw.get("result", [])
+        if cancelled and result in (None, {}):
+            result = []  # the SDK's docs write a skip's result so
+        check_values(result, f"{where}: result")
         try:
-            result = validate_result(self.config, raw.get("result", []), data)
+            result = validate_result(self.config, result, data, self.summary.notes)
         except ResultError as error:
             raise ImportFailed(f"{where}: {error}") from None
         lead_time = raw.get("lead_time")
@@ -120,7 +143,7 @@ class TaskParser:
         return {
             "completed_by_id": self.annotator(raw.get("completed_by"), where),
             "result": result,
-            "was_cancelled": _flag(raw, "was_cancelled", where),
+            "was_cancelled": cancelled,
             "ground_truth": _flag(raw, "ground_truth", where),
             "lead_time": float(lead_time) if lead_time is not None else None,
             "created_at": created,
@@ -135,7 +158,7 @@ class TaskParser:
             raise ImportFailed(f"{where}: expected an object, got {type(raw).__name__}.")
         check_values(raw["result"], f"{where}: result")
         try:
-            result = validate_result(self.config, raw["result"], data)
+            result = validate_result(self.config, raw["result"], data, self.summary.notes)
         except ResultError as error:
             raise ImportFailed(f"{where}: {error}") from None
         score = raw.get("score")
@@ -151,7 +174,13 @@ class TaskParser:
         }
 
     def annotator(self, completed_by: object, where: str) -> int:
-        email = annotator_email(completed_by, where)
+        if completed_by is None:
+            # Fixtures, converted datasets and model-made annotations name nobody: one
+            # inactive account per project says so; never the manager who imports.
+            self.summary.unknown_annotator_annotations += 1
+            email = f"unknown-annotator-{self.project.id}@{IMPORTED_DOMAIN}"
+        else:
+            email = annotator_email(completed_by, where)
         user_id = self.users.get(email)
         if user_id is None:
             user_id = self._resolve(email)
@@ -161,10 +190,13 @@ class TaskParser:
     def _resolve(self, email: str) -> int:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, role="annotator", active=False)
+            unknown = email.startswith("unknown-annotator-")
+            name = UNKNOWN_ANNOTATOR_NAME if unknown else ""
+            user = User(email=email, role="annotator", active=False, name=name)
             db.session.add(user)
             db.session.flush()
-            self.summary.new_annotators.append(email)
+            if not unknown:
+                self.summary.new_annotators.append(email)
         if user.id not in self.members:
             db.session.add(Membership(project_id=self.project.id, user_id=user.id))
             self.members.add(user.id)
@@ -200,8 +232,6 @@ def _time(value: object, where: str) -> datetime | None:
 def annotator_email(completed_by: object, where: str) -> str:
     """The email an annotation's completed_by names: an email, a Label Studio user id (an
     integer or digits, given an address of its own), or an object with either."""
-    if completed_by is None:
-        raise ImportFailed(f"{where}: completed_by is missing (an email or a user id).")
     value = completed_by
     if isinstance(value, dict):
         value = value.get("email") if isinstance(value.get("email"), str) else value.get("id")
@@ -237,6 +267,11 @@ def check_values(value: object, where: str) -> None:
                 stack.append((child, (*path, key)))
         elif isinstance(item, list):
             stack.extend((child, (*path, i)) for i, child in enumerate(item))
+
+
+def _holds_results(value: object) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(i, dict) and "result" in i for i in items)
 
 
 def _flag(raw: dict, name: str, where: str) -> bool:

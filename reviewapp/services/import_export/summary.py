@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+UNKNOWN_ANNOTATOR_NAME = "unknown annotator (import)"
+MAX_PROBLEMS = 20  # a refused import lists this many problems at most
+
 
 class ImportFailed(ValueError):
     """The file cannot be imported; nothing was stored. The message names task and problem."""
@@ -20,6 +23,10 @@ class ImportSummary:
     ignored_fields: Counter = field(default_factory=Counter)
     predictions_without_result: int = 0
     extra_ground_truth_tasks: int = 0
+    unknown_annotator_annotations: int = 0
+    legacy_completions: int = 0
+    # What validation accepted but counted (labeling.results.validate_result's notes).
+    notes: Counter = field(default_factory=Counter)
 
     def lines(self) -> list[str]:
         """What happened, one sentence a line, for the page, the CLI and the API."""
@@ -44,6 +51,26 @@ class ImportSummary:
                 f"{self.extra_ground_truth_tasks} tasks had several ground-truth annotations; "
                 "the earliest was kept as ground truth."
             )
+        if self.legacy_completions:
+            out.append(
+                f"Read {self.legacy_completions} legacy `completions` (Label Studio before 1.0) "
+                "as annotations."
+            )
+        if self.unknown_annotator_annotations:
+            out.append(
+                f"{self.unknown_annotator_annotations} annotations had no completed_by; they "
+                f"are attributed to the project's account {UNKNOWN_ANNOTATOR_NAME!r}."
+            )
+        if self.notes["boxes_past_edge"]:
+            out.append(
+                f"{self.notes['boxes_past_edge']} boxes reach past the image's edge (by at most "
+                "5 %); they are kept as given, and scored by their part on the image."
+            )
+        if self.notes["spans_text_differs"]:
+            out.append(
+                f"{self.notes['spans_text_differs']} spans whose text differs from the task at "
+                "their offsets; the offsets are kept, and the file's text with them."
+            )
         for name, count in sorted(self.ignored_fields.items()):
             out.append(f"Ignored the field {name} ({count} times).")
         return out
@@ -57,6 +84,10 @@ class ImportSummary:
             "new_annotators": self.new_annotators,
             "predictions_without_result": self.predictions_without_result,
             "extra_ground_truth_tasks": self.extra_ground_truth_tasks,
+            "unknown_annotator_annotations": self.unknown_annotator_annotations,
+            "legacy_completions": self.legacy_completions,
+            "boxes_past_edge": self.notes["boxes_past_edge"],
+            "spans_text_differs": self.notes["spans_text_differs"],
             "ignored_fields": dict(self.ignored_fields),
             "messages": self.lines(),
         }

@@ -280,8 +280,16 @@ def _region(tag: str, value: dict) -> Region:
     labels = frozenset(value.get("labels" if tag == "Labels" else "rectanglelabels", ()))
     if tag == "Labels":
         return (value["start"], value["end"]), labels
+    # A box may reach a little past the image's edge (Label Studio writes such boxes); only
+    # the part on the image counts.
     x, y = value["x"], value["y"]
-    return (x, y, x + value["width"], y + value["height"]), labels
+    box = (
+        max(x, 0.0),
+        max(y, 0.0),
+        min(x + value["width"], 100.0),
+        min(y + value["height"], 100.0),
+    )
+    return box, labels
 
 
 def _span_iou(a: Geometry, b: Geometry) -> float:
