@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Project, User
 from reviewapp.permissions import may_star_ground_truth
+from reviewapp.services.derived.scores import lock_tasks
 from reviewapp.services.derived.task_columns import refresh_tasks
 
 
@@ -51,6 +52,10 @@ def toggle_ground_truth(project: Project, annotation: Annotation, by: User) -> s
     """
     if not may_star_ground_truth(by):
         raise PermissionError("Only managers and admins mark ground truth.")
+    # Task first, then its annotations, as record_verdict: a concurrent toggle of another
+    # annotation of the task is seen, and so one star stays.
+    lock_tasks([annotation.task_id])
+    db.session.refresh(annotation)
     if annotation.ground_truth:
         annotation.ground_truth = False
         message = (

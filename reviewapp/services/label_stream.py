@@ -33,6 +33,10 @@ class AlreadySubmitted(StreamError):
     """The labeller already has an annotation (or a skip) on this task."""
 
 
+class OverlapReached(StreamError):
+    """The task already has the project's overlap of non-skipped annotations."""
+
+
 class NotEditable(StreamError):
     """The annotation has been reviewed and is no longer its annotator's to change."""
 
@@ -215,8 +219,8 @@ def _own_annotation(user: User, task: Task) -> Annotation | None:
 
 def _lock_task(task: Task) -> None:
     # A no-op write that takes the task's row lock (PostgreSQL) or the write lock (SQLite)
-    # before the "already annotated?" check, so that a double submit is serialised and the
-    # second request sees the first one's annotation.
+    # before the "already annotated?" and overlap checks, so that submits to one task are
+    # serialised and each sees the annotations committed before it.
     db.session.execute(
         update(Task).where(Task.id == task.id).values(annotation_count=Task.annotation_count)
     )
@@ -234,7 +238,9 @@ def submit(
 
     A requeued annotation of theirs is updated instead (back to pending review). Raises
     AlreadySubmitted when they already annotated or skipped the task otherwise, so a
-    double submit stores one annotation. ``ground_truth`` (managers and admins) moves the
+    double submit stores one annotation; OverlapReached when the task already has
+    ``project.overlap`` non-skipped annotations (a submit that bypasses the lease, or
+    loses a race for the last one). ``ground_truth`` (managers and admins) moves the
     task's ground-truth star to this annotation; PermissionError for anyone else.
     """
     if ground_truth and not may_star_ground_truth(user):
@@ -251,6 +257,7 @@ def submit(
         _rewrite(annotation, result, lead_time)
         message = f"Updated your annotation of task {task.id}; it is back in review."
     else:
+        _check_overlap(project, task.id)
         annotation = Annotation(
             task_id=task.id,
             project_id=project.id,
@@ -296,6 +303,18 @@ def can_edit(annotation: Annotation) -> bool:
     return annotation.review_status == "pending" or annotation.requeued
 
 
+def _check_overlap(project: Project, task_id: int) -> None:
+    """OverlapReached when the task has the project's overlap of non-skipped annotations;
+    call it under the task's lock (counted from the rows: the task was loaded before it)."""
+    answers = db.session.scalar(
+        select(func.count())
+        .select_from(Annotation)
+        .where(Annotation.task_id == task_id, Annotation.was_cancelled.is_(False))
+    )
+    if answers >= project.overlap:
+        raise OverlapReached(f"Task {task_id} already has the annotations it needs.")
+
+
 def update_own(project: Project, user: User, annotation: Annotation, result: list[dict]) -> Saved:
     """Replace the result of the user's own annotation (a skip becomes an answer).
 
@@ -309,6 +328,8 @@ def update_own(project: Project, user: User, annotation: Annotation, result: lis
             f"Annotation #{annotation.id} was already reviewed ({annotation.review_status}); "
             "it can no longer be changed."
         )
+    if annotation.was_cancelled:  # a skip becoming an answer adds one to the task's count
+        _check_overlap(project, annotation.task_id)
     _rewrite(annotation, result, None)
     db.session.flush()
     refresh_tasks(project, [annotation.task_id])

@@ -26,6 +26,7 @@ from reviewapp.models import (
 )
 from reviewapp.permissions import verdict_refusal
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
+from reviewapp.services.derived.scores import lock_tasks
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.leases import LEASE, claim
 from reviewapp.services.metrics.agreement import diff_results, fix_size
@@ -214,6 +215,9 @@ def record_verdict(
     annotation = db.session.get(Annotation, annotation_id)
     if annotation is None or (project is not None and annotation.project_id != project.id):
         raise StaleVerdict("This annotation was deleted meanwhile.")
+    # The task before its annotation, in the order every writer of a task takes them.
+    lock_tasks([annotation.task_id])
+    db.session.refresh(annotation)
     project = project or db.session.get(Project, annotation.project_id)
     refusal = verdict_refusal(reviewer, project, annotation)
     if refusal:

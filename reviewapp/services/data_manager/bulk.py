@@ -24,6 +24,7 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.permissions import MANAGERS, REVIEWERS, has_role
+from reviewapp.services.derived.scores import lock_tasks
 from reviewapp.services.derived.task_columns import (
     clear_ground_truth,
     delete_all_annotations,
@@ -53,6 +54,8 @@ class BulkAction:
     # For destructive actions: the question asked before running, from the selection.
     confirm: Callable[[BulkRequest], str] | None = None
     needs_reviewers: bool = False
+    # Changes annotations, scores or task columns: the tasks are held first (lock_tasks).
+    changes_tasks: bool = True
 
 
 def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
@@ -227,7 +230,12 @@ ACTIONS: dict[str, BulkAction] = {
     action.name: action
     for action in (
         BulkAction(
-            "assign_reviewers", "Assign reviewers", MANAGERS, assign_reviewers, needs_reviewers=True
+            "assign_reviewers",
+            "Assign reviewers",
+            MANAGERS,
+            assign_reviewers,
+            needs_reviewers=True,
+            changes_tasks=False,
         ),
         BulkAction(
             "unassign_reviewers",
@@ -235,6 +243,7 @@ ACTIONS: dict[str, BulkAction] = {
             MANAGERS,
             unassign_reviewers,
             needs_reviewers=True,
+            changes_tasks=False,
         ),
         BulkAction("assign_ground_truth", "Assign ground truth", MANAGERS, assign_ground_truth),
         BulkAction("delete_ground_truth", "Delete ground truth", MANAGERS, delete_ground_truth),
@@ -281,4 +290,8 @@ def apply_bulk_action(
     request = BulkRequest(project, user, ids, tuple(reviewer_ids))
     if action.confirm and not confirmed:
         return BulkOutcome(action.confirm(request), needs_confirmation=True)
+    if action.changes_tasks:
+        # All of them at once, in id order, before any project row: taken chunk by chunk
+        # after a project write, they could deadlock with a verdict on one of the tasks.
+        lock_tasks(ids)
     return BulkOutcome(action.run(request))

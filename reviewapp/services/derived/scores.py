@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, false, select, update
 
 from reviewapp.db import CHUNK
 from reviewapp.db.bulk_insert import insert_plain_rows
@@ -228,6 +228,33 @@ def score_task(
     return TaskScores(pairs, annotation_gt, prediction_gt, choices)
 
 
+def lock_tasks(task_ids: Iterable[int]) -> None:
+    """Hold these tasks until the transaction ends, so that the writers that derive columns
+    and scores from a task's annotations, or check them before writing, take turns.
+
+    Call it before reading what the write depends on; later statements see what the
+    previous holder committed (READ COMMITTED). PostgreSQL: the task rows, in ascending id
+    order so that two transactions locking overlapping sets queue instead of deadlocking,
+    with FOR NO KEY UPDATE, the lock an UPDATE takes: it neither waits for nor blocks the
+    inserts that reference a task (annotations, reviews, scores), whose foreign-key checks
+    take KEY SHARE. SQLite has one writer at a time: a write that changes nothing takes
+    that lock, if the transaction does not hold it already.
+    """
+    ids = sorted(set(task_ids))
+    if not ids:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(update(Task).where(false()).values(id=Task.id))
+        return
+    for start in range(0, len(ids), CHUNK):
+        db.session.execute(
+            select(Task.id)
+            .where(Task.id.in_(ids[start : start + CHUNK]))
+            .order_by(Task.id)
+            .with_for_update(key_share=True)
+        )
+
+
 def write_scores(
     project: Project, task_ids: Iterable[int], config: LabelConfig | None = None
 ) -> dict[int, float | None]:
@@ -235,7 +262,10 @@ def write_scores(
     their stored annotations and predictions; return each task's agreement (mean pair score).
 
     Runs in the caller's transaction (flushes, never commits) and leaves Task.agreement
-    to the caller, who writes it with the task's other columns.
+    to the caller, who writes it with the task's other columns. The caller holds the
+    tasks (lock_tasks): two writers of one task would each delete the rows they see and
+    insert theirs, the second hitting ChoiceCount's primary key. Under the lock that
+    cannot happen, so plain inserts suffice and no ON CONFLICT is needed.
     """
     config = config or parse_label_config(project.label_config)
     ids = sorted(set(task_ids))
@@ -315,6 +345,7 @@ def rescore_chunks(project: Project, chunk: int = 2000) -> Iterator[int]:
     ids = list(db.session.scalars(select(Task.id).where(Task.project_id == project.id)))
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
+        lock_tasks(part)
         agreements = write_scores(project, part, config)
         db.session.execute(
             update(Task),

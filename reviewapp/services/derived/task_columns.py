@@ -27,7 +27,7 @@ from reviewapp.models import (
     TaskLabel,
     User,
 )
-from reviewapp.services.derived.scores import delete_scores, write_scores
+from reviewapp.services.derived.scores import delete_scores, lock_tasks, write_scores
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,17 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
     ground truth; it flushes but does not commit. A change that leaves every result,
     skip and ground-truth flag as it was (a verdict other than a fix) passes
     results_changed=False: the scores, agreement and label index stay as stored.
+
+    It first holds the tasks until the caller commits (lock_tasks), so on PostgreSQL two
+    changes to one task recount it in turn, the second seeing the first, and the project
+    totals move by differences of counts read under the lock. Every task is held before
+    the project row is written, so no call waits for a task while holding the project;
+    a transaction that refreshes in several calls should lock all its tasks first.
     """
     config = parse_label_config(project.label_config)
     ids = sorted(set(task_ids))
     db.session.flush()
+    lock_tasks(ids)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         stored = {
@@ -254,7 +261,8 @@ def shift_project_totals(project_id: int, annotations: int, pending: int) -> Non
 
 def forget_task_counts(project_id: int, task_ids: Sequence[int]) -> None:
     """Take these tasks' counts out of the project's totals: call it before deleting the
-    tasks, or all of their annotations."""
+    tasks, or all of their annotations. Holds the tasks, so the counts cannot change."""
+    lock_tasks(task_ids)
     annotations, pending = task_totals(Task.id.in_(task_ids))
     shift_project_totals(project_id, -annotations, -pending)
 
@@ -273,6 +281,7 @@ def recount_project_totals(project_id: int) -> None:
 def clear_ground_truth(task_ids: Sequence[int]) -> int:
     """Take the ground-truth star off every annotation of these tasks, with the scores and
     label rows that depend on it; returns how many tasks had one."""
+    lock_tasks(task_ids)  # else a concurrent fix could write scores against the old star
     db.session.execute(delete(GtScore).where(GtScore.task_id.in_(task_ids)))
     cleared = db.session.execute(
         update(Task)
