@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
-from jinja2_fragments.flask import render_block, render_blocks
+from collections.abc import Callable, Sequence
+
+from flask import Flask, Response, abort, flash, make_response, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from jinja2_fragments.flask import render_blocks
 
 
 def is_htmx() -> bool:
@@ -19,21 +22,57 @@ def is_partial() -> bool:
     )
 
 
-def render(template: str, block: str | None = None, **context) -> str:
-    """Render the named block alone for a partial request, else the whole page."""
-    if block and is_partial():
-        return render_block(template, block, **context)
-    return render_template(template, **context)
+def page_or_blocks(
+    template: str,
+    blocks: Sequence[str],
+    *,
+    message: str | None = None,
+    category: str = "info",
+    status: int = 200,
+    **context,
+) -> Response:
+    """The whole page, or for a partial request the named blocks alone.
+
+    A message goes out of band into #flash with the template's `flash_oob` block; on a full
+    page it is flashed, so base.html shows it.
+    """
+    if is_partial():
+        names = [*blocks, "flash_oob"] if message else list(blocks)
+        body = render_blocks(template, names, message=message, category=category, **context)
+    else:
+        if message:
+            flash(message, category)
+        body = render_template(template, **context)
+    return make_response(body, status)
 
 
-def render_blocks_only(template: str, blocks: list[str], **context) -> str:
-    """Several blocks of one template, concatenated (a region plus out-of-band swaps)."""
-    return render_blocks(template, blocks, **context)
+def after_action(
+    url: str,
+    message: str | None = None,
+    category: str = "success",
+    *,
+    fragment: Callable[[], ResponseReturnValue],
+    code: int = 302,
+) -> ResponseReturnValue:
+    """After a POST: the updated fragment for a partial request, else the message flashed
+    and Post/Redirect/Get to url. The fragment is only built when it is sent."""
+    if is_partial():
+        return fragment()
+    if message:
+        flash(message, category)
+    return redirect(url, code)
 
 
-def with_push_url(body: str, url: str) -> Response:
+def refuse(template: str, message: str, *, status: int = 422, **context) -> ResponseReturnValue:
+    """Invalid input: for htmx the message alone, into #flash by the error handler, so the
+    page keeps what the user did; a full page is rendered again with the message as `error`."""
+    if is_partial():
+        abort(status, message)
+    return render_template(template, **{**context, "error": message}), status
+
+
+def with_push_url(response: Response, url: str) -> Response:
     """A fragment whose request pushed a URL: push the canonical one (no empty filters)."""
-    response = Response(body)
     if is_partial():
         response.headers["HX-Push-Url"] = url
     return response
@@ -45,8 +84,6 @@ def redirect_response(url: str) -> Response:
         response = Response(status=204)
         response.headers["HX-Redirect"] = url
         return response
-    from flask import redirect
-
     return redirect(url)
 
 

@@ -400,3 +400,12 @@ def test_the_editor_renders_every_tag_prefilled_and_round_trips(app):
             )
         )
     assert result_from_form(config, empty.fields, data) == []
+
+
+def test_an_unknown_action_is_refused_with_422(client, auth, htmx, setup):
+    project, annotator, ids = setup
+    auth.login(annotator)
+    url = f"/projects/{project.id}/label/{ids[0]}"
+    response = client.post(url, data={"action": "publish", "sentiment": "Positive"}, headers=htmx)
+    assert response.status_code == 422 and "Unknown action" in response.get_data(as_text=True)
+    assert count_annotations() == 0

@@ -257,3 +257,15 @@ def test_the_data_managers_form_lands_on_a_clean_url_of_the_set(client, stream):
     )
     body = client.get(response.location).get_data(as_text=True)
     assert "<strong>2</strong> of 2 left" in body
+
+
+def test_an_unknown_verdict_is_refused_with_the_item_again(client, stream, htmx):
+    project, _, annotations = stream
+    url = review_url(project, f"/{annotations[0]}")
+    response = client.post(url, data={"verdict": "maybe"}, headers=htmx)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" not in body
+    assert "Unknown verdict" in body and f"Annotation #{annotations[0]}" in body
+    full = client.post(url, data={"comment": "no verdict"})
+    assert full.status_code == 422 and "<html" in full.get_data(as_text=True)
+    assert db.session.scalars(select(Review)).all() == []

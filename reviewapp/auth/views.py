@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
@@ -9,6 +7,7 @@ from reviewapp.auth.forms import ChangePasswordForm, LoginForm
 from reviewapp.extensions import db, limiter, login_manager
 from reviewapp.htmx import is_htmx, redirect_response
 from reviewapp.models import User
+from reviewapp.urls import safe_next
 
 
 @login_manager.user_loader
@@ -27,12 +26,6 @@ def unauthorized():
     return redirect(target)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and urlsplit(target).netloc == "" and target.startswith("/"):
-        return target
-    return url_for("projects.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
@@ -45,7 +38,7 @@ def login():
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")) or url_for("projects.index"))
         # One message for every failure, so it does not tell which part was wrong.
         flash("Invalid email or password.", "error")
         return render_template("auth/login.html", form=form), 401

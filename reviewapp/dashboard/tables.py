@@ -3,11 +3,9 @@ each mean beside its n, empty cells where a number has no items."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
-from datetime import datetime
 
+from reviewapp.downloads import csv_lines, without_formula
 from reviewapp.services.metrics.definitions import ProjectMetrics
 
 Table = tuple[list[str], list[list[object]]]
@@ -99,24 +97,13 @@ TABLES: dict[str, Callable[[ProjectMetrics], Table]] = {
 def to_csv(table: Table) -> Iterator[str]:
     """CSV lines; text that a spreadsheet would run as a formula is quoted with a '."""
     header, rows = table
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(value) for value in row])
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
-    yield out.getvalue()
+    return csv_lines([header, *([_cell(value) for value in row] for row in rows)])
 
 
 def _cell(value: object) -> object:
-    if value is None:
-        return ""
+    # Six decimals: a fraction or a number of seconds, without float noise.
     if isinstance(value, float):
         return round(value, 6)
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds") + "Z"
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        return without_formula(value)
     return value

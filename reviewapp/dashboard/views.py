@@ -1,8 +1,9 @@
-from flask import Response, abort, request
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from reviewapp import htmx
 from reviewapp.dashboard import bp, tables
+from reviewapp.downloads import attachment
 from reviewapp.models import Project
 from reviewapp.permissions import get_project_for, may_see_dashboard
 from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
@@ -34,9 +35,9 @@ def show(project_id: int):
     project = _project(project_id)
     with_models = request.args.get("models") == "1"
     metrics = project_metrics(project, _order(), include_models=with_models)
-    return htmx.render(
+    return htmx.page_or_blocks(
         "dashboard/dashboard.html",
-        block="annotator_table",
+        ["annotator_table"],
         project=project,
         metrics=metrics,
         with_models=with_models,
@@ -51,9 +52,5 @@ def table_csv(project_id: int, table: str):
     """One dashboard table as CSV (the annotator rows in the page's sort order)."""
     project = _project(project_id)
     metrics = project_metrics(project, _order(), include_models=request.args.get("models") == "1")
-    filename = f"project-{project.id}-{table}.csv"
-    return Response(
-        tables.to_csv(tables.TABLES[table](metrics)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    lines = tables.to_csv(tables.TABLES[table](metrics))
+    return attachment(f"project-{project.id}-{table}.csv", lines)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import time
-from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from reviewapp import htmx
 from reviewapp.extensions import db
 from reviewapp.label import bp
+from reviewapp.label.forms import LabelForm
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config
 from reviewapp.labeling.form import result_from_form
 from reviewapp.models import Annotation, Project, Task
@@ -24,6 +23,7 @@ from reviewapp.permissions import (
 )
 from reviewapp.services import label_stream as stream
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
+from reviewapp.urls import safe_next
 
 
 @bp.get("/label")
@@ -33,7 +33,9 @@ def next_task(project_id: int):
     project = get_project_for(current_user, project_id, LABELLERS)
     item = stream.next_item(project, current_user)
     db.session.commit()
-    return htmx.render("label/stream.html", "label_task", **_stream_context(project, item))
+    return htmx.page_or_blocks(
+        "label/stream.html", ["label_task"], **_stream_context(project, item)
+    )
 
 
 @bp.post("/label/<int:task_id>")
@@ -42,19 +44,21 @@ def save(project_id: int, task_id: int):
     """Submit (action=submit, the default) or skip (action=skip) a task; then the next one."""
     project = get_project_for(current_user, project_id, LABELLERS)
     task = _task_of(project, task_id)
-    lead_time = _lead_time(request.form)
+    form = LabelForm()
+    if not form.validate_on_submit():
+        return _refuse_label(project, task, f"Not saved: {' '.join(form.action.errors)}")
+    lead_time = form.seconds_on_screen()
     try:
-        if request.form.get("action") == "skip":
+        if form.action.data == "skip":
             saved = stream.skip(project, current_user, task, lead_time)
         else:
             result = result_from_form(_config(project), request.form, task.data)
-            star = request.form.get("ground_truth") == "1" and may_star_ground_truth(current_user)
+            star = form.ground_truth.data and may_star_ground_truth(current_user)
             saved = stream.submit(project, current_user, task, result, lead_time, star)
     except ResultError as error:
         db.session.rollback()
-        context = _stream_context(project, stream.item_for(project, current_user, task))
-        return _invalid("label/stream.html", f"Not saved: {error}", **context)
-    except stream.AlreadySubmitted as error:
+        return _refuse_label(project, task, f"Not saved: {error}")
+    except (stream.AlreadySubmitted, stream.OverlapReached) as error:
         db.session.rollback()
         return _next(project, str(error), "error", 409)
     db.session.commit()
@@ -67,7 +71,7 @@ def mine(project_id: int):
     """The user's own annotations in the project, newest first, with their latest review."""
     project = get_project_for(current_user, project_id, LABELLERS)
     page = stream.own_annotations(project, current_user, request.args.get("page", 1, type=int))
-    return htmx.render("label/mine.html", project=project, config=_config(project), page=page)
+    return render_template("label/mine.html", project=project, config=_config(project), page=page)
 
 
 @bp.get("/my-annotations/<int:annotation_id>")
@@ -76,7 +80,7 @@ def own(project_id: int, annotation_id: int):
     """One of the user's annotations, in the editor while it may still be changed."""
     project = get_project_for(current_user, project_id, LABELLERS)
     annotation = _own_annotation(project, annotation_id)
-    return htmx.render("label/own.html", **_own_context(project, annotation))
+    return render_template("label/own.html", **_own_context(project, annotation))
 
 
 @bp.post("/my-annotations/<int:annotation_id>")
@@ -91,7 +95,7 @@ def update_own(project_id: int, annotation_id: int):
     except ResultError as error:
         db.session.rollback()
         context = _own_context(project, annotation)
-        return _invalid("label/own.html", f"Not saved: {error}", **context)
+        return htmx.refuse("label/own.html", f"Not saved: {error}", **context)
     except stream.NotEditable as error:
         db.session.rollback()
         abort(409, str(error))
@@ -114,7 +118,7 @@ def ground_truth(project_id: int, annotation_id: int):
     db.session.commit()
     flash(message, "success")
     back = url_for("tasks.task_page", project_id=project.id, task_id=annotation.task_id)
-    return htmx.redirect_response(_local(request.form.get("next")) or back)
+    return htmx.redirect_response(safe_next(request.form.get("next")) or back)
 
 
 def _config(project: Project) -> LabelConfig:
@@ -159,47 +163,24 @@ def _own_context(project: Project, annotation: Annotation) -> dict:
 
 def _next(project: Project, message: str, category: str, status: int = 200):
     """After a submit or skip: the next task with the message, or Post/Redirect/Get."""
-    if not htmx.is_partial():
-        flash(message, category)
-        return redirect(url_for("label.next_task", project_id=project.id), 303)
-    item = stream.next_item(project, current_user)
-    db.session.commit()
-    blocks = ["label_task", "flash_oob"]
-    context = _stream_context(project, item)
-    body = htmx.render_blocks_only(
-        "label/stream.html", blocks, message=message, category=category, **context
-    )
-    return body, status
+
+    def next_task():
+        item = stream.next_item(project, current_user)
+        db.session.commit()
+        context = _stream_context(project, item)
+        return htmx.page_or_blocks(
+            "label/stream.html",
+            ["label_task"],
+            message=message,
+            category=category,
+            status=status,
+            **context,
+        )
+
+    url = url_for("label.next_task", project_id=project.id)
+    return htmx.after_action(url, message, category, fragment=next_task, code=303)
 
 
-def _invalid(template: str, message: str, **context):
-    """422: into #flash for htmx, so the page keeps what the user did; else the page again."""
-    if htmx.is_partial():
-        abort(422, message)
-    context["error"] = message
-    return htmx.render(template, **context), 422
-
-
-def _lead_time(form) -> float | None:
-    """Seconds the task was on screen: as the page's script measured it, else since render."""
-    seconds = _seconds(form.get("lead_time"))
-    if seconds is None:
-        shown_at = _seconds(form.get("shown_at"))
-        seconds = _seconds(time.time() - shown_at) if shown_at is not None else None
-    return round(seconds, 3) if seconds is not None else None
-
-
-def _seconds(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def _local(url: str | None) -> str | None:
-    """url if it is a path on this site (so `next` cannot send the user elsewhere)."""
-    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
-        return None
-    parts = urlsplit(url)
-    return url if not parts.scheme and not parts.netloc else None
+def _refuse_label(project: Project, task: Task, message: str):
+    context = _stream_context(project, stream.item_for(project, current_user, task))
+    return htmx.refuse("label/stream.html", message, **context)

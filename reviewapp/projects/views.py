@@ -12,6 +12,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import PRESETS, LabelConfigError
 from reviewapp.models import User
@@ -25,7 +26,7 @@ from reviewapp.projects.forms import (
     SettingsForm,
 )
 from reviewapp.services.derived.scores import rescore_chunks
-from reviewapp.services.import_export.exporter import export_response
+from reviewapp.services.import_export.exporter import export_chunks, export_filename
 from reviewapp.services.import_export.importer import ImportFailed, import_file
 from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
 from reviewapp.services.users import add_member, find_user, remove_member
@@ -122,7 +123,10 @@ def export(project_id: int):
     if "download" in request.args:
         if not form.validate():
             abort(400, "Choose a format (json or csv) and which annotations to export.")
-        return export_response(project, form.format.data, form.only.data)
+        fmt, only = form.format.data, form.only.data
+        return attachment(
+            export_filename(project.id, fmt, only), export_chunks(project.id, fmt, only)
+        )
     return render_template("projects/export.html", project=project, form=form)
 
 

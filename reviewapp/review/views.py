@@ -1,5 +1,10 @@
-from flask import flash, redirect, request, url_for
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import Select
 
 from reviewapp import htmx
 from reviewapp.extensions import db
@@ -8,6 +13,7 @@ from reviewapp.labeling.form import result_from_form
 from reviewapp.models import Annotation
 from reviewapp.permissions import REVIEWERS, get_in_project, get_project_for
 from reviewapp.review import bp
+from reviewapp.review.forms import VerdictForm
 from reviewapp.services.data_manager.query import Selection, TableState
 from reviewapp.services.data_manager.task_page import task_detail
 from reviewapp.services.projects import reject_reasons
@@ -20,36 +26,47 @@ from reviewapp.services.review_stream import (
 )
 
 
-def _set(project, args):
+class ReviewedSet(NamedTuple):
     """The reviewed set: the table's filters and order, and the selection if any."""
-    state = TableState.from_args(args)
-    selection = Selection.from_form(args)
-    task_ids = None if selection.empty else selection.task_ids(project.id, state)
-    return state, selection, task_ids
+
+    state: TableState
+    selection: Selection
+    task_ids: Select | None
+
+    @classmethod
+    def from_args(cls, project, args) -> ReviewedSet:
+        state = TableState.from_args(args)
+        selection = Selection.from_form(args)
+        task_ids = None if selection.empty else selection.task_ids(project.id, state)
+        return cls(state, selection, task_ids)
+
+    def to_args(self) -> dict:
+        return {**self.state.to_args(), **self.selection.to_args()}
 
 
-def _render(project, state, selection, task_ids, item, status=200, **extra):
-    """The stream page, or only its item region for htmx."""
-    left, total = queue_counts(project, current_user, state, task_ids)
-    context = dict(
+def _claim_next(project, reviewed: ReviewedSet) -> Annotation | None:
+    return next_for_review(project, current_user, reviewed.state, reviewed.task_ids)
+
+
+def _render(project, reviewed: ReviewedSet, item, *, error: str | None = None, **answer):
+    """The stream page, or only its item region for htmx; `answer` is page_or_blocks's
+    message, category and status."""
+    left, total = queue_counts(project, current_user, reviewed.state, reviewed.task_ids)
+    return htmx.page_or_blocks(
+        "review/stream.html",
+        ["review_item"],
         project=project,
-        state=state,
-        selection=selection,
+        state=reviewed.state,
+        selection=reviewed.selection,
         item=item,
         detail=task_detail(project, item.task, scores=False) if item else None,
         config=parse_label_config(project.label_config),
         left=left,
         total=total,
         reasons=reject_reasons(project),
-        message=None,
-        category="info",
-        error=None,
+        error=error,
+        **answer,
     )
-    context.update(extra)
-    blocks = ["review_item", "flash_oob"] if context["message"] else ["review_item"]
-    if htmx.is_partial():
-        return htmx.render_blocks_only("review/stream.html", blocks, **context), status
-    return htmx.render("review/stream.html", **context), status
 
 
 @bp.get("/review")
@@ -57,15 +74,14 @@ def _render(project, state, selection, task_ids, item, status=200, **extra):
 def stream(project_id: int):
     """The review stream: the next pending annotation of the chosen set, one at a time."""
     project = get_project_for(current_user, project_id, REVIEWERS)
-    state, selection, task_ids = _set(project, request.args)
+    reviewed = ReviewedSet.from_args(project, request.args)
     if "csrf_token" in request.args or "page_ids" in request.args:
         # Sent by the Data Manager's bulk form: a clean URL of the set alone, to share or
         # reload, without the form's token and the page's row ids.
-        args = {**state.to_args(), **selection.to_args()}
-        return redirect(url_for("review.stream", project_id=project.id, **args))
-    item = next_for_review(project, current_user, state, task_ids)
+        return redirect(url_for("review.stream", project_id=project.id, **reviewed.to_args()))
+    item = _claim_next(project, reviewed)
     db.session.commit()
-    return _render(project, state, selection, task_ids, item)
+    return _render(project, reviewed, item)
 
 
 @bp.post("/review/<int:annotation_id>")
@@ -73,52 +89,32 @@ def stream(project_id: int):
 def verdict(project_id: int, annotation_id: int):
     """Accept, fix or reject the annotation, then hand out the next one."""
     project = get_project_for(current_user, project_id, REVIEWERS)
-    state, selection, task_ids = _set(project, request.form)
-    form = request.form
+    other = db.session.get(Annotation, annotation_id)
+    if other is not None and other.project_id != project.id:
+        abort(404)  # another project's annotation; a deleted one is a stale verdict below
+    reviewed = ReviewedSet.from_args(project, request.form)
+    form = VerdictForm()
     try:
-        result = _fixed_result(project, annotation_id, form)
-        outcome = record_verdict(
-            annotation_id,
-            current_user,
-            form.get("verdict", ""),
-            result=result,
-            comment=form.get("comment", ""),
-            reason=form.get("reason", ""),
-            project=project,
-        )
+        outcome = _record(form, project, annotation_id, _fixed_result(form, project, annotation_id))
     except VerdictError as error:
         item = db.session.get(Annotation, annotation_id)
-        return _render(project, state, selection, task_ids, item, 422, error=str(error))
+        return _render(project, reviewed, item, status=422, error=str(error))
     except StaleVerdict as error:
-        message, category, status = str(error) + " Here is the next one.", "error", 409
+        message, category, status = f"{error} Here is the next one.", "error", 409
     else:
-        message = " ".join([outcome.message, *outcome.diff])
-        category, status = "success", 200
-    if not htmx.is_partial():
-        db.session.commit()
-        flash(message, category)
-        args = {**state.to_args(), **selection.to_args()}
-        return redirect(url_for("review.stream", project_id=project.id, **args))
-    # The verdict and the next item's lease in one transaction: one turn at the write lock.
-    item = next_for_review(project, current_user, state, task_ids)
+        message, category, status = " ".join([outcome.message, *outcome.diff]), "success", 200
+    # Only the fragment shows the next item. Claimed in the verdict's transaction, a verdict
+    # takes one turn at the write lock.
+    item = _claim_next(project, reviewed) if htmx.is_partial() else None
     db.session.commit()
-    return _render(
-        project, state, selection, task_ids, item, status, message=message, category=category
+    return htmx.after_action(
+        url_for("review.stream", project_id=project.id, **reviewed.to_args()),
+        message,
+        category,
+        fragment=lambda: _render(
+            project, reviewed, item, message=message, category=category, status=status
+        ),
     )
-
-
-def _fixed_result(project, annotation_id: int, form) -> list | None:
-    if form.get("verdict") != "fixed":
-        return None
-    annotation = db.session.get(Annotation, annotation_id)
-    if annotation is None or annotation.project_id != project.id:
-        raise StaleVerdict("This annotation was deleted meanwhile.")
-    try:
-        return result_from_form(
-            parse_label_config(project.label_config), form, annotation.task.data
-        )
-    except ResultError as error:
-        raise VerdictError(f"The fixed result is not valid: {error}") from None
 
 
 @bp.post("/annotations/<int:annotation_id>/verdict")
@@ -127,17 +123,11 @@ def change_verdict(project_id: int, annotation_id: int):
     """Change an earlier verdict from the task page; the history keeps both."""
     project = get_project_for(current_user, project_id, REVIEWERS)
     annotation = get_in_project(Annotation, annotation_id, project)
+    form = VerdictForm()
+    # A fix from the task page keeps the result as it is: the service checks it still fits.
+    result = annotation.result if form.verdict.data == "fixed" else None
     try:
-        outcome = record_verdict(
-            annotation_id,
-            current_user,
-            request.form.get("verdict", ""),
-            result=annotation.result if request.form.get("verdict") == "fixed" else None,
-            comment=request.form.get("comment", ""),
-            reason=request.form.get("reason", ""),
-            project=project,
-            change=True,
-        )
+        outcome = _record(form, project, annotation_id, result, change=True)
     except (VerdictError, StaleVerdict) as error:
         flash(str(error), "error")
     else:
@@ -147,3 +137,34 @@ def change_verdict(project_id: int, annotation_id: int):
         url_for("tasks.task_page", project_id=project.id, task_id=annotation.task_id)
         + f"#annotation-{annotation_id}"
     )
+
+
+def _record(form: VerdictForm, project, annotation_id: int, result, change: bool = False):
+    """record_verdict with the form's fields; an invalid form is a VerdictError too."""
+    if not form.validate_on_submit():
+        raise VerdictError(" ".join(form.verdict.errors))
+    return record_verdict(
+        annotation_id,
+        current_user,
+        form.verdict.data,
+        result=result,
+        comment=form.comment.data,
+        reason=form.reason.data,
+        project=project,
+        change=change,
+    )
+
+
+def _fixed_result(form: VerdictForm, project, annotation_id: int) -> list | None:
+    """The result the Fix form's editor fields describe, for the verdict `fixed`."""
+    if form.verdict.data != "fixed":
+        return None
+    annotation = db.session.get(Annotation, annotation_id)
+    if annotation is None or annotation.project_id != project.id:
+        raise StaleVerdict("This annotation was deleted meanwhile.")
+    try:
+        return result_from_form(
+            parse_label_config(project.label_config), request.form, annotation.task.data
+        )
+    except ResultError as error:
+        raise VerdictError(f"The fixed result is not valid: {error}") from None

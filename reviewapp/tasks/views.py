@@ -1,10 +1,11 @@
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from reviewapp import htmx
+from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
@@ -27,8 +28,9 @@ from reviewapp.services.data_manager.saved_views import (
     set_hidden_columns,
 )
 from reviewapp.services.data_manager.task_page import task_detail
-from reviewapp.services.import_export.exporter import FORMATS, export_response
+from reviewapp.services.import_export.exporter import FORMATS, export_chunks, export_filename
 from reviewapp.tasks import bp
+from reviewapp.tasks.forms import BulkForm
 
 
 def _members(project_id: int) -> list[User]:
@@ -43,7 +45,8 @@ def _members(project_id: int) -> list[User]:
 
 
 def _render_table(project, state: TableState, blocks=("task_table",), **extra):
-    """The Data Manager page, or only the named blocks for a partial request."""
+    """The Data Manager page, or only the named blocks for a partial request; `extra` may
+    hold page_or_blocks's message and category."""
     members = _members(project.id)
     config = parse_label_config(project.label_config)
     context = dict(
@@ -63,9 +66,7 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
         confirm=None,
     )
     context.update(extra)
-    if htmx.is_partial():
-        return htmx.render_blocks_only("tasks/table.html", list(blocks), **context)
-    return htmx.render("tasks/table.html", **context)
+    return htmx.page_or_blocks("tasks/table.html", blocks, **context)
 
 
 @bp.get("/tasks")
@@ -87,18 +88,17 @@ def bulk(project_id: int):
     project = get_project_for(current_user, project_id, REVIEWERS)
     state = TableState.from_args(request.form)
     selection = Selection.from_form(request.form)
-    name = request.form.get("action", "")
-    if name not in ACTIONS:
-        abort(400, "Unknown bulk action.")
-    reviewer_ids = [int(v) for v in request.form.getlist("reviewers") if v.isdigit()]
+    form = BulkForm()
+    if not form.validate_on_submit():
+        abort(400, " ".join(error for errors in form.errors.values() for error in errors))
     try:
         outcome = apply_bulk_action(
-            name,
+            form.action.data,
             project,
             current_user,
             selection.task_ids(project.id, state),
-            reviewer_ids,
-            confirmed=request.form.get("confirm") == "1",
+            form.reviewers.data,
+            confirmed=form.confirm.data,
         )
     except PermissionError as error:
         abort(403, str(error))
@@ -107,22 +107,26 @@ def bulk(project_id: int):
         return _answer(project, state, str(error), "error")
     db.session.commit()
     if outcome.needs_confirmation:
-        confirm = {"action": ACTIONS[name], "message": outcome.message, "selection": selection}
+        action = ACTIONS[form.action.data]
+        confirm = {"action": action, "message": outcome.message, "selection": selection}
         return _render_table(project, state, blocks=("bulk_confirm",), confirm=confirm)
     return _answer(project, state, outcome.message, "success")
 
 
 def _answer(project, state: TableState, message: str, category: str):
-    if htmx.is_partial():
-        return _render_table(
+    """After an action: the table, the message and an emptied confirmation for htmx."""
+    return htmx.after_action(
+        url_for("tasks.table", project_id=project.id, **state.to_args()),
+        message,
+        category,
+        fragment=lambda: _render_table(
             project,
             state,
-            blocks=("task_table", "flash_oob", "bulk_confirm_oob"),
+            blocks=("task_table", "bulk_confirm_oob"),
             message=message,
             category=category,
-        )
-    flash(message, category)
-    return redirect(url_for("tasks.table", project_id=project.id, **state.to_args()))
+        ),
+    )
 
 
 @bp.post("/tasks/export")
@@ -137,7 +141,8 @@ def export_selected(project_id: int):
         abort(400, "Export as json or csv.")
     if selection.empty:
         return _answer(project, state, "Select at least one task to export.", "error")
-    return export_response(project, fmt, "all", selection.task_ids(project.id, state))
+    chunks = export_chunks(project.id, fmt, "all", selection.task_ids(project.id, state))
+    return attachment(export_filename(project.id, fmt, "all"), chunks)
 
 
 @bp.post("/tasks/columns")
@@ -149,9 +154,10 @@ def columns(project_id: int):
     set_hidden_columns(current_user, project.id, set(COLUMNS) - shown)
     db.session.commit()
     state = TableState.from_args(request.form)
-    if htmx.is_partial():
-        return _render_table(project, state)
-    return redirect(url_for("tasks.table", project_id=project.id, **state.to_args()))
+    return htmx.after_action(
+        url_for("tasks.table", project_id=project.id, **state.to_args()),
+        fragment=lambda: _render_table(project, state),
+    )
 
 
 @bp.post("/views")
@@ -191,4 +197,4 @@ def task_page(project_id: int, task_id: int):
     project = get_project_for(current_user, project_id, REVIEWERS)
     task = get_in_project(Task, task_id, project)
     detail = task_detail(project, task)
-    return htmx.render("tasks/task.html", project=project, task=task, detail=detail)
+    return render_template("tasks/task.html", project=project, task=task, detail=detail)
