@@ -328,3 +328,32 @@ def test_a_full_task_refuses_a_new_annotation_but_takes_a_requeued_one_back(app)
     assert saved.annotation.id == requeued.id
     assert (task.annotation_count, task.skipped_count, task.pending_count) == (2, 1, 2)
     assert not drift(project.id)
+
+
+def test_a_direct_post_to_a_task_with_its_overlap_answers_409(client, auth, app):
+    first, second, third = (factories.user("annotator") for _ in range(3))
+    project = factories.project(members=(first, second, third), overlap=2)
+    factories.tasks(
+        project,
+        [
+            {
+                "data": {"text": "full"},
+                "annotations": [
+                    factories.annotation(first.email),
+                    factories.annotation(second.email),
+                ],
+            }
+        ],
+    )
+    task_id = db.session.scalar(select(Task.id))
+    auth.login(third)
+    response = client.post(
+        f"/projects/{project.id}/label/{task_id}",
+        data={"sentiment": "Positive"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 409
+    assert f"Task {task_id} already has the annotations it needs." in response.get_data(
+        as_text=True
+    )
+    assert db.session.scalar(select(func.count(Annotation.id))) == 2

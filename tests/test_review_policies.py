@@ -90,3 +90,17 @@ def test_no_self_review_through_the_api_unless_the_project_allows_it(client, app
     db.session.commit()
     assert client.post(url, json={"verdict": "accepted"}, headers=api(manager)).status_code == 201
     assert db.session.get(Annotation, own).review_status == "accepted"
+
+
+def test_a_verdict_on_another_projects_annotation_is_404_on_the_form(client, auth, app):
+    reviewer = factories.user("reviewer")
+    mine = factories.project(members=(reviewer,))
+    theirs = factories.project(title="Theirs", members=(reviewer,))
+    factories.tasks(
+        theirs, [{"data": {"text": "x"}, "annotations": [factories.annotation("a@x.com")]}]
+    )
+    foreign = db.session.scalar(select(Annotation.id))
+    auth.login(reviewer)
+    response = client.post(f"/projects/{mine.id}/review/{foreign}", data={"verdict": "accepted"})
+    assert response.status_code == 404
+    assert db.session.get(Annotation, foreign).review_status == "pending"
