@@ -133,6 +133,9 @@ class Task(db.Model):
     review_rank: Mapped[int] = mapped_column(Integer, default=0)  # see REVIEW_RANKS
     # Lower-cased string values of data, so a text search does not match JSON keys.
     data_text: Mapped[str] = mapped_column(Text, default="")
+    # The imported file's own task id and meta, kept so results join back to the source.
+    source_id: Mapped[str | None] = mapped_column(String(100))
+    meta: Mapped[dict | None] = mapped_column(JSON)
 
     project: Mapped[Project] = relationship()
     annotations: Mapped[list[Annotation]] = relationship(
@@ -144,6 +147,7 @@ class Task(db.Model):
 
     __table_args__ = (
         Index("ix_task_project_id", "project_id", "id"),
+        Index("ix_task_project_source_id", "project_id", "source_id"),
         Index("ix_task_project_agreement", "project_id", "agreement", "id"),
         Index("ix_task_project_prediction_score", "project_id", "prediction_score", "id"),
         Index("ix_task_project_first_annotator", "project_id", "first_annotator", "id"),
@@ -185,6 +189,7 @@ class Annotation(db.Model):
     review_status: Mapped[str] = mapped_column(String(16), default="pending")
     # Rejected in the project's "requeue" mode: back in its annotator's label stream.
     requeued: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_id: Mapped[str | None] = mapped_column(String(100))  # the imported file's id
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

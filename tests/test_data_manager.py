@@ -272,6 +272,7 @@ def test_tasks_api(client, dm):
     assert first["review_status"] == {"accepted": 0, "fixed": 0, "rejected": 0, "pending": 1}
     assert set(first) == {
         "id",
+        "source_id",  # the imported file's own id
         "data",
         "annotation_count",
         "skipped_count",
@@ -296,3 +297,10 @@ def test_tasks_api(client, dm):
         ).status_code
         == 404
     )
+
+
+def test_bulk_without_an_action_is_400(client, dm, htmx):
+    project, manager, reviewer, ids = dm
+    response = client.post(url(project, "/bulk"), data={"ids": ids}, headers=htmx)
+    assert response.status_code == 400 and "Unknown bulk action." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Task.id))) == 5

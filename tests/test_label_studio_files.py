@@ -153,3 +153,185 @@ def test_a_refused_import_lists_the_first_twenty_problems_and_stores_nothing(app
     assert str(many.value).startswith("20 problems (the first 20): Task 3:")
     assert "Task 22:" in str(many.value) and "Task 23:" not in str(many.value)
     assert db.session.scalar(select(func.count(Task.id))) == 0
+
+
+# "😀" is one code point and two UTF-16 code units; Label Studio counts the units.
+TEXT = "Hi 😀 Ada met 👩‍🔬 Bob 𝔘"
+
+
+def ls_span(start, end, text, label="PER"):
+    return {
+        "id": f"s{start}",
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": start, "end": end, "text": text, "labels": [label]},
+    }
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def spans_in_units():
+    """Ada after one astral character, the scientist emoji (astral ZWJ sequence) inside a
+    span, Bob before the last astral character; offsets as Label Studio writes them."""
+    ada = TEXT.index("Ada")
+    sci = TEXT.index("👩")
+    bob = TEXT.index("Bob")
+    return [
+        ls_span(utf16(TEXT[:ada]), utf16(TEXT[: ada + 3]), "Ada"),
+        ls_span(utf16(TEXT[:sci]), utf16(TEXT[: sci + 3]), "👩‍🔬", "MISC"),
+        ls_span(utf16(TEXT[:bob]), utf16(TEXT[: bob + 3]), "Bob"),
+    ]
+
+
+def test_span_offsets_are_utf16_in_files_and_code_points_in_storage(app):
+    from reviewapp.services.import_export.exporter import export_json
+
+    project = factories.project("ner")
+    task = {
+        "data": {"text": TEXT},
+        "annotations": [{"completed_by": "a@x.com", "result": spans_in_units()}],
+        "predictions": [{"result": spans_in_units()[:1], "score": 0.5}],
+    }
+    summary = load(project, [task])
+    assert summary.as_dict()["spans_text_differs"] == 0  # every text matched once converted
+    stored = db.session.scalar(select(Annotation.result))
+    assert [TEXT[i["value"]["start"] : i["value"]["end"]] for i in stored] == ["Ada", "👩‍🔬", "Bob"]
+    exported = json.loads("".join(export_json(project.id)))[0]
+    assert exported["annotations"][0]["result"] == spans_in_units()
+    assert exported["predictions"][0]["result"] == spans_in_units()[:1]
+    # And back in: the same stored offsets.
+    again = factories.project("ner", title="Again")
+    load(again, [exported])
+    assert (
+        db.session.scalars(select(Annotation.result).where(Annotation.project_id == again.id)).one()
+        == stored
+    )
+
+
+def test_an_offset_inside_a_surrogate_pair_is_refused(app):
+    project = factories.project("ner")
+    bad = ls_span(4, 8, "x")  # 4 is between the two halves of 😀 (units 3 and 4)
+    with pytest.raises(ImportFailed, match="falls inside a character"):
+        load(
+            project,
+            [
+                {
+                    "data": {"text": TEXT},
+                    "annotations": [{"completed_by": "a@x.com", "result": [bad]}],
+                }
+            ],
+        )
+
+
+def test_the_review_api_speaks_utf16_offsets(client, app):
+    reviewer = factories.user("reviewer")
+    project = factories.project("ner", members=(reviewer,))
+    load(
+        project,
+        [
+            {
+                "data": {"text": TEXT},
+                "annotations": [{"completed_by": "a@x.com", "result": spans_in_units()}],
+            }
+        ],
+    )
+    headers = {"Authorization": f"Token {factories.token(reviewer)}"}
+    claimed = client.post(f"/api/projects/{project.id}/review/next", headers=headers).json
+    assert claimed["annotation"]["result"] == spans_in_units()
+    fixed = client.post(
+        f"/api/annotations/{claimed['annotation']['id']}/review",
+        json={"verdict": "fixed", "result": spans_in_units()[2:]},
+        headers=headers,
+    )
+    assert fixed.status_code == 201, fixed.json
+    (bob,) = db.session.scalar(select(Annotation.result))
+    assert TEXT[bob["value"]["start"] : bob["value"]["end"]] == "Bob"
+
+
+def test_the_import_api_reads_csv_tsv_and_multipart_by_content_type(client, app):
+    manager = factories.user("manager")
+    project = factories.project(members=(manager,))
+    headers = {"Authorization": f"Token {factories.token(manager)}"}
+    url = f"/api/projects/{project.id}/import"
+    csv = client.post(url, data="text\nfrom csv\n", content_type="text/csv", headers=headers)
+    tsv = client.post(
+        url,
+        data="text\tsource\nfrom tsv\tx\n",
+        content_type="text/tab-separated-values",
+        headers=headers,
+    )
+    upload = client.post(
+        url,
+        data={"file": (io.BytesIO(b"text\nuploaded\n"), "tasks.csv")},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+    assert [r.status_code for r in (csv, tsv, upload)] == [201, 201, 201]
+    texts = db.session.scalars(select(Task.data).order_by(Task.id)).all()
+    assert texts == [
+        {"text": "from csv"},
+        {"text": "from tsv", "source": "x"},
+        {"text": "uploaded"},
+    ]
+    unreadable = client.post(url, data="text\nno type\n", headers=headers)
+    assert unreadable.status_code == 400
+    assert "text/csv, text/tab-separated-values" in unreadable.json["error"]
+
+
+def test_label_configs_as_label_studio_writes_them(app):
+    from reviewapp.labeling import LabelConfigError, parse_label_config
+
+    config = parse_label_config(
+        '<View><Header value="Read this"/><Text name="intro" value="Some literal"/>'
+        '<Collapse><Filter name="f" toName="sentiment"/><Markdown>*hi*</Markdown></Collapse>'
+        '<Text name="text" value="$text"/>'
+        '<Choices name="sentiment" toName="text"><Choice value="A"/></Choices></View>'
+    )
+    assert list(config.objects) == ["text"]  # the literal shows text, it is not labelled
+    with pytest.raises(LabelConfigError) as refused:
+        parse_label_config(
+            '<View><Text name="t" value="$text"/><Audio name="a" value="$a"/>'
+            '<Video name="v" value="$v"/><Audio name="b" value="$b"/>'
+            '<Choices name="c" toName="t"><Choice value="A"/></Choices></View>'
+        )
+    assert str(refused.value).startswith(
+        "Unsupported tags <Audio>, <Video>; supported: <Text>, <Image>, <Choices>"
+    )
+
+
+def test_source_ids_and_meta_are_kept_exported_and_filtered(client, app):
+    from reviewapp.services.import_export.exporter import export_json
+
+    manager = factories.user("manager")
+    project = factories.project(members=(manager,))
+    load(
+        project,
+        [
+            {
+                "id": 4101,
+                "data": {"text": "one"},
+                "meta": {"batch": "b7"},
+                "annotations": [{**factories.annotation("a@x.com"), "id": 901}],
+            },
+            {"id": "uuid-2", "data": {"text": "two"}},
+        ],
+    )
+    exported = json.loads("".join(export_json(project.id)))
+    first, second = exported
+    assert first["id"] != 4101 and first["id"] == db.session.scalar(select(func.min(Task.id)))
+    assert (first["source_id"], first["meta"], second["source_id"]) == (
+        "4101",
+        {"batch": "b7"},
+        "uuid-2",
+    )
+    assert first["annotations"][0]["source_id"] == "901"
+    headers = {"Authorization": f"Token {factories.token(manager)}"}
+    found = client.get(f"/api/projects/{project.id}/tasks?source_id=uuid-2", headers=headers).json
+    assert [(t["source_id"], t["data"]) for t in found["tasks"]] == [("uuid-2", {"text": "two"})]
+    with pytest.raises(
+        ImportFailed, match=r"Task 0: id must be an integer or a short string, got \[1\]"
+    ):
+        load(project, [{"id": [1], "data": {"text": "x"}}])

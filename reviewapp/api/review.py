@@ -5,6 +5,8 @@ from flask import abort, request
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
 from reviewapp.extensions import db
+from reviewapp.labeling import LabelConfig, ResultError, parse_label_config
+from reviewapp.labeling.offsets import from_label_studio, to_label_studio
 from reviewapp.models import Annotation
 from reviewapp.permissions import REVIEWERS, get_project_for
 from reviewapp.services.data_manager.query import Selection, TableState
@@ -41,7 +43,7 @@ def review_next(project_id: int):
             "id": item.id,
             "task_id": item.task_id,
             "completed_by": {"id": item.completed_by.id, "email": item.completed_by.email},
-            "result": item.result,
+            "result": to_label_studio(_config(project), item.result, item.task.data),
         },
         "task": {"id": item.task.id, "data": item.task.data},
         "remaining": queue_size(project, user, state, task_ids),
@@ -67,7 +69,7 @@ def review_annotation(annotation_id: int):
             annotation_id,
             user,
             str(body.get("verdict", "")),
-            result=body.get("result"),
+            result=_fixed_result(project, annotation, body.get("result")),
             comment=str(body.get("comment") or ""),
             reason=str(body.get("reason") or ""),
             project=project,
@@ -90,3 +92,15 @@ def review_annotation(annotation_id: int):
         "message": outcome.message,
         "diff": outcome.diff,
     }, 201
+
+
+def _config(project) -> LabelConfig:
+    return parse_label_config(project.label_config)
+
+
+def _fixed_result(project, annotation: Annotation, result: object) -> object:
+    """The API speaks Label Studio's UTF-16 span offsets; we store code points."""
+    try:
+        return from_label_studio(_config(project), result, annotation.task.data)
+    except ResultError as error:
+        abort(422, f"The fixed result is not valid: {error}")

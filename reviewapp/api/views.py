@@ -55,12 +55,17 @@ def get_project_api(project_id: int):
 @bp.post("/projects/<int:project_id>/import")
 @token_required
 def import_api(project_id: int):
-    """Import the request body, a Label Studio JSON list of tasks; all or nothing."""
+    """Import the request body (Label Studio JSON, CSV or TSV by its Content-Type, or a
+    multipart upload of such a file); all or nothing."""
     project = get_project_for(api_user(), project_id, MANAGERS)
+    stream, name = _import_body()
     try:
-        summary = import_file(project, request.stream, "body.json")
+        summary = import_file(project, stream, name)
     except ImportFailed as error:
-        abort(400, f"{error} Nothing was imported.")
+        hint = ""
+        if str(error).startswith("The file"):  # the body could not be read at all
+            hint = f" Send it as {', '.join(BODY_TYPES)}, or as a multipart upload ('file')."
+        abort(400, f"{error} Nothing was imported.{hint}")
     db.session.commit()
     return summary.as_dict(), 201
 
@@ -97,6 +102,7 @@ def task_json(row) -> dict:
     task = row.task
     return {
         "id": task.id,
+        "source_id": task.source_id,
         "data": task.data,
         "annotation_count": task.annotation_count,
         "skipped_count": task.skipped_count,
@@ -113,3 +119,21 @@ def task_json(row) -> dict:
         "ground_truth": task.has_ground_truth,
         "created_at": task.created_at.isoformat() + "Z",
     }
+
+
+BODY_TYPES = {
+    "application/json": "body.json",
+    "text/csv": "body.csv",
+    "text/tab-separated-values": "body.tsv",
+}
+
+
+def _import_body():
+    """The file to import and a name whose extension says how to read it."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            abort(400, "Send the file as the multipart field 'file'.")
+        return upload.stream, upload.filename or "upload.json"
+    # Anything else is read as JSON, as before (curl -d sends x-www-form-urlencoded).
+    return request.stream, BODY_TYPES.get(request.mimetype, "body.json")

@@ -23,7 +23,7 @@ RESULT_TYPES = {
 }
 
 # Allowed anywhere and carrying no meaning for us; Choice/Label are read by their control.
-LAYOUT_TAGS = ("View", "Header", "Style", "Choice", "Label")
+LAYOUT_TAGS = ("View", "Header", "Style", "Collapse", "Filter", "Markdown", "Choice", "Label")
 
 # Tag of the option children of each control that has options.
 OPTION_TAGS = {"Choices": "Choice", "Labels": "Label", "RectangleLabels": "Label"}
@@ -35,7 +35,7 @@ REGION_TAGS = frozenset({"Labels", "RectangleLabels"})
 
 CHOICE_MODES = {"single": False, "single-radio": False, "multiple": True}
 
-_SUPPORTED = ", ".join(OBJECT_TAGS + CONTROL_TAGS)
+_SUPPORTED = ", ".join(f"<{tag}>" for tag in OBJECT_TAGS + CONTROL_TAGS + LAYOUT_TAGS[:-2])
 _INT = re.compile(r"[0-9]+")
 
 
@@ -100,9 +100,14 @@ def parse_label_config(xml: str) -> LabelConfig:
     objects: dict[str, ObjectTag] = {}
     controls: dict[str, Control] = {}
     tags_by_name: dict[str, str] = {}
+    unsupported: dict[str, None] = {}
+    literals: dict[str, str] = {}  # name -> the fixed text of <Text value="..."> without $
     for element in root.iter():
         tag = element.tag
         if tag in LAYOUT_TAGS:
+            continue
+        if _is_literal_text(element):
+            literals[element.get("name", "")] = element.get("value", "")
             continue
         if tag in OBJECT_TAGS:
             obj = _parse_object(element)
@@ -113,8 +118,19 @@ def parse_label_config(xml: str) -> LabelConfig:
             _claim_name(tags_by_name, control.name, tag)
             controls[control.name] = control
         else:
-            raise LabelConfigError(f"Unsupported tag <{tag}>; supported: {_SUPPORTED}")
+            unsupported[str(tag)] = None
+    if unsupported:
+        names = ", ".join(f"<{tag}>" for tag in unsupported)
+        plural = "s" if len(unsupported) > 1 else ""
+        raise LabelConfigError(f"Unsupported tag{plural} {names}; supported: {_SUPPORTED}")
 
+    for control in controls.values():
+        if control.to_name in literals and control.to_name not in objects:
+            raise LabelConfigError(
+                f'<{control.tag} name="{control.name}"> has toName="{control.to_name}", a fixed '
+                f'text (value="{literals[control.to_name]}"); to label task data, give that '
+                'tag a task field such as value="$text"'
+            )
     if not objects:
         raise LabelConfigError(
             f"Label config has no object tag ({' or '.join(OBJECT_TAGS)}) to label"
@@ -151,6 +167,13 @@ def _required(element: Element, attribute: str, what: str) -> str:
     if value is None or not value.strip():
         raise LabelConfigError(f"{what} is missing the {attribute} attribute")
     return value
+
+
+def _is_literal_text(element: Element) -> bool:
+    """<Text value="Some literal"> (no $) shows a fixed text, as a heading would: nothing to
+    label, so not an object."""
+    value = element.get("value")
+    return element.tag == "Text" and value is not None and not value.startswith("$")
 
 
 def _parse_object(element: Element) -> ObjectTag:

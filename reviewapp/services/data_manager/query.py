@@ -99,6 +99,7 @@ FILTERS = {
     "has_annotations": _bool,
     "skipped": _bool,
     "q": _text,
+    "source_id": _text,
     "label": _label,
     "label_source": _choice(LABEL_SOURCES),
 }
@@ -120,6 +121,7 @@ class TableState:
     has_annotations: bool | None = None
     skipped: bool | None = None
     q: str | None = None
+    source_id: str | None = None
     label: str | None = None
     label_source: str | None = None
     errors: tuple[str, ...] = field(default=(), compare=False)
@@ -284,6 +286,8 @@ def _conditions(project_id: int, s: TableState) -> list:
         )
     if s.skipped is not None:
         conditions.append(Task.skipped_count > 0 if s.skipped else Task.skipped_count == 0)
+    if s.source_id is not None:
+        conditions.append(Task.source_id == s.source_id)
     if s.q and not _text_indexed(s.q):
         conditions.append(_text_like(s.q))
     return conditions

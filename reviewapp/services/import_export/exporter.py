@@ -7,17 +7,17 @@ and re-encodes every result.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from flask import Response, stream_with_context
 from sqlalchemy import Select, Text, cast, select
 
 from reviewapp.db import CHUNK
+from reviewapp.downloads import attachment, csv_lines
 from reviewapp.extensions import db
+from reviewapp.labeling import parse_label_config
+from reviewapp.labeling.offsets import ASTRAL_IN_JSON, to_label_studio
 from reviewapp.models import Annotation, Prediction, Project, Task, User
 
 ONLY = ("all", "accepted", "ground-truth")
@@ -40,9 +40,9 @@ def _task_chunks(project_id: int, only: str, task_ids: Select | None) -> Iterato
     wanted = _annotation_filter(only)
     last_id = 0
     while True:
-        query = select(Task.id, cast(Task.data, Text), Task.created_at).where(
-            Task.project_id == project_id, Task.id > last_id
-        )
+        query = select(
+            Task.id, cast(Task.data, Text), Task.created_at, Task.source_id, cast(Task.meta, Text)
+        ).where(Task.project_id == project_id, Task.id > last_id)
         if task_ids is not None:
             query = query.where(Task.id.in_(task_ids))
         if wanted is not None:
@@ -70,6 +70,7 @@ def _annotations(ids: list[int], only: str) -> dict[int, list]:
             Annotation.review_status,
             Annotation.created_at,
             Annotation.updated_at,
+            Annotation.source_id,
         )
         .join(User, User.id == Annotation.completed_by_id)
         .where(Annotation.task_id.in_(ids))
@@ -108,25 +109,44 @@ def export_json(
     """Label Studio JSON: a list of tasks with their annotations and predictions.
 
     Re-importable: importing it into a project with the same config and exporting again gives
-    the same tasks, annotations (annotator, result, flags, times) and predictions.
+    the same tasks, annotations (annotator, result, flags, times) and predictions. ``id`` is
+    ours; ``source_id`` (task and annotation) and ``meta`` are the imported file's own.
     """
     dump = json.dumps
+    spans = _span_converter(project_id)
     yield "["
     first = True
     for rows in _task_chunks(project_id, only, task_ids):
         ids = [row[0] for row in rows]
         annotations, predictions = _annotations(ids, only), _predictions(ids)
         parts = []
-        for task_id, data, created in rows:
+        for task_id, data, created, source_id, meta in rows:
+            if spans is not None and ASTRAL_IN_JSON.search(data):
+                annotations[task_id] = [
+                    (*a[:3], spans(a[3], data), *a[4:]) for a in annotations[task_id]
+                ]
+                predictions[task_id] = [
+                    (*p[:3], spans(p[3], data), *p[4:]) for p in predictions[task_id]
+                ]
             items = ", ".join(
                 f'{{"id": {a_id}, "completed_by": {{"id": {user_id}, "email": {dump(email)}}}, '
                 f'"result": {result}, "was_cancelled": {dump(cancelled)}, '
                 f'"ground_truth": {dump(gt)}, "lead_time": {dump(lead)}, '
                 f'"review_status": {dump(status)}, "created_at": {_iso(c_at)}, '
-                f'"updated_at": {_iso(u_at)}}}'
-                for a_id, user_id, email, result, cancelled, gt, lead, status, c_at, u_at in (
-                    annotations[task_id]
-                )
+                f'"updated_at": {_iso(u_at)}, "source_id": {dump(a_source)}}}'
+                for (
+                    a_id,
+                    user_id,
+                    email,
+                    result,
+                    cancelled,
+                    gt,
+                    lead,
+                    status,
+                    c_at,
+                    u_at,
+                    a_source,
+                ) in annotations[task_id]
             )
             preds = ", ".join(
                 f'{{"id": {p_id}, "model_version": {dump(version)}, "score": {dump(score)}, '
@@ -134,12 +154,24 @@ def export_json(
                 for p_id, version, score, result, p_at in predictions[task_id]
             )
             parts.append(
-                f'{{"id": {task_id}, "data": {data}, "annotations": [{items}], '
+                f'{{"id": {task_id}, "source_id": {dump(source_id)}, "data": {data}, '
+                f'"meta": {meta or "null"}, "annotations": [{items}], '
                 f'"predictions": [{preds}], "created_at": {_iso(created)}}}'
             )
         yield ("" if first else ",\n") + ",\n".join(parts)
         first = False
     yield "]\n"
+
+
+def _span_converter(project_id: int) -> Callable[[str, str], str] | None:
+    """For a config with text spans: the function that turns a stored result (JSON text) into
+    one with Label Studio's UTF-16 offsets, given the task's data (JSON text)."""
+    config = parse_label_config(db.session.get(Project, project_id).label_config)
+    if not any(c.tag == "Labels" for c in config.controls.values()):
+        return None
+    return lambda result, data: json.dumps(
+        to_label_studio(config, json.loads(result), json.loads(data))
+    )
 
 
 def export_csv(project_id: int, only: str = "all", task_ids: Select | None = None) -> Iterator[str]:
@@ -160,31 +192,32 @@ def export_csv(project_id: int, only: str = "all", task_ids: Select | None = Non
         )
         .order_by(User.email)
     ).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", *fields, *annotators, "ground_truth"])
+    header = "".join(csv_lines([["id", *fields, *annotators, "ground_truth"]]))
     for rows in _task_chunks(project_id, only, task_ids):
         annotations = _annotations([row[0] for row in rows], only)
-        for task_id, data, _ in rows:
-            values = json.loads(data)
-            answers: dict[str, str] = {}
-            ground_truth = ""
-            for _, _, email, result, cancelled, gt, *_ in annotations[task_id]:
-                text = "(skipped)" if cancelled else answer_text(json.loads(result))
-                answers[email] = f"{answers[email]} | {text}" if email in answers else text
-                if gt:
-                    ground_truth = text
-            writer.writerow(
-                [
-                    task_id,
-                    *(_cell(values.get(f)) for f in fields),
-                    *(answers.get(e, "") for e in annotators),
-                    ground_truth,
-                ]
-            )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        lines = csv_lines(
+            _csv_row(task_id, data, annotations[task_id], fields, annotators)
+            for task_id, data, *_ in rows
+        )
+        yield header + "".join(lines)
+        header = ""
+
+
+def _csv_row(task_id: int, data: str, annotations: list, fields: dict, annotators: list) -> list:
+    values = json.loads(data)
+    answers: dict[str, str] = {}
+    ground_truth = ""
+    for _, _, email, result, cancelled, gt, *_ in annotations:
+        text = "(skipped)" if cancelled else answer_text(json.loads(result))
+        answers[email] = f"{answers[email]} | {text}" if email in answers else text
+        if gt:
+            ground_truth = text
+    return [
+        task_id,
+        *(values.get(f) for f in fields),
+        *(answers.get(e, "") for e in annotators),
+        ground_truth,
+    ]
 
 
 def answer_text(result: list[dict]) -> str:
@@ -209,27 +242,23 @@ def answer_text(result: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def _iso(value: datetime | None) -> str:
     return f'"{value.isoformat()}Z"' if value else "null"
 
 
-def export_response(
-    project: Project, fmt: str, only: str, task_ids: Select | None = None
-) -> Response:
-    """A streamed download: memory does not grow with the project."""
-    chunks = (export_json if fmt == "json" else export_csv)(project.id, only, task_ids)
-    mimetype = "application/json" if fmt == "json" else "text/csv"
-    filename = f"project-{project.id}-{only}.{fmt}"
-    return Response(
-        stream_with_context(chunks),
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+def export_chunks(
+    project_id: int, fmt: str, only: str = "all", task_ids: Select | None = None
+) -> Iterator[str]:
+    """The project in fmt (one of FORMATS), a chunk of tasks at a time."""
+    return (export_json if fmt == "json" else export_csv)(project_id, only, task_ids)
+
+
+def export_filename(project_id: int, fmt: str, only: str) -> str:
+    return f"project-{project_id}-{only}.{fmt}"
+
+
+def export_response(project: Project, fmt: str, only: str, task_ids: Select | None = None):
+    """Until api/views.py streams export_chunks() with reviewapp.downloads.attachment itself."""
+    return attachment(
+        export_filename(project.id, fmt, only), export_chunks(project.id, fmt, only, task_ids)
     )

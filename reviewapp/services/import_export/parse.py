@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, validate_result
+from reviewapp.labeling.offsets import from_label_studio
 from reviewapp.models import Membership, Project, User, utcnow
 from reviewapp.services.import_export.read import LONE_SURROGATE
 from reviewapp.services.import_export.summary import (
@@ -18,7 +19,10 @@ from reviewapp.services.import_export.summary import (
     ImportSummary,
 )
 
-TASK_KEYS = {"data", "annotations", "completions", "predictions", "created_at", "id"}
+# source_id: our own export writes the source's id beside ours (which a re-import keeps).
+TASK_KEYS = {
+    "data", "annotations", "completions", "predictions", "created_at", "id", "meta", "source_id"
+}  # fmt: skip
 # Unsubmitted work that Label Studio exports beside the annotations: not labels yet.
 DRAFT_KEYS = {"drafts"}
 ANNOTATION_KEYS = {
@@ -31,6 +35,7 @@ ANNOTATION_KEYS = {
     "updated_at",
     "id",
     "review_status",  # our own export writes it; reviews are not imported
+    "source_id",
 }
 PREDICTION_KEYS = {"result", "score", "model_version", "id", "created_at"}
 IMPORTED_DOMAIN = "imported.invalid"
@@ -108,8 +113,14 @@ class TaskParser:
             parsed = self.parse_prediction(f"{where}, prediction {i}", p, data)
             if parsed is not None:
                 predictions.append(parsed)
+        meta = item.get("meta") if "data" in item else None
+        if meta is not None and not isinstance(meta, dict):
+            raise ImportFailed(f"{where}: meta must be an object, got {type(meta).__name__}.")
+        check_values(meta, f"{where}: meta")
         return {
             "data": data,
+            "source_id": _source_id(_source_of(item) if "data" in item else None, where),
+            "meta": meta or None,
             "created_at": _time(item.get("created_at"), where) or self.now,
             "annotations": annotations,
             "predictions": predictions,
@@ -126,6 +137,7 @@ class TaskParser:
             result = []  # the SDK's docs write a skip's result so
         check_values(result, f"{where}: result")
         try:
+            result = from_label_studio(self.config, result, data)
             result = validate_result(self.config, result, data, self.summary.notes)
         except ResultError as error:
             raise ImportFailed(f"{where}: {error}") from None
@@ -142,6 +154,7 @@ class TaskParser:
         created = _time(raw.get("created_at"), where) or self.now
         return {
             "completed_by_id": self.annotator(raw.get("completed_by"), where),
+            "source_id": _source_id(_source_of(raw), where),
             "result": result,
             "was_cancelled": cancelled,
             "ground_truth": _flag(raw, "ground_truth", where),
@@ -158,7 +171,8 @@ class TaskParser:
             raise ImportFailed(f"{where}: expected an object, got {type(raw).__name__}.")
         check_values(raw["result"], f"{where}: result")
         try:
-            result = validate_result(self.config, raw["result"], data, self.summary.notes)
+            result = from_label_studio(self.config, raw["result"], data)
+            result = validate_result(self.config, result, data, self.summary.notes)
         except ResultError as error:
             raise ImportFailed(f"{where}: {error}") from None
         score = raw.get("score")
@@ -267,6 +281,21 @@ def check_values(value: object, where: str) -> None:
                 stack.append((child, (*path, key)))
         elif isinstance(item, list):
             stack.extend((child, (*path, i)) for i, child in enumerate(item))
+
+
+def _source_of(item: dict) -> object:
+    # Our own export carries the source's id beside ours: a re-import keeps the source's.
+    return item["source_id"] if "source_id" in item else item.get("id")
+
+
+def _source_id(value: object, where: str) -> str | None:
+    """The file's own id of a task or annotation, kept as text (Label Studio's are integers,
+    other tools' strings)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or len(str(value)) > 100:
+        raise ImportFailed(f"{where}: id must be an integer or a short string, got {value!r}.")
+    return str(value)
 
 
 def _holds_results(value: object) -> bool:

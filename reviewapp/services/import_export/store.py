@@ -68,6 +68,8 @@ class TaskStore:
                     "data": t["data"],
                     "data_text": data_text(t["data"]),
                     "created_at": t["created_at"],
+                    "source_id": t["source_id"],
+                    "meta": t["meta"],
                     **summarise(summary, [p["score"] for p in t["predictions"]], scores.agreement),
                 }
             )
