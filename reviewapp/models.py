@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -52,6 +53,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Part of every session cookie and remember-me cookie; bumping it ends all of them.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -71,6 +74,20 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email} {self.role}>"
 
 
+class LoginFailure(db.Model):
+    """A failed log-in, counted per account and client address to throttle guessing."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_login_failure_email_address_at", "email", "address", "at"),
+        Index("ix_login_failure_at", "at"),
+    )
+
+
 class Project(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -83,6 +100,9 @@ class Project(db.Model):
     review_only_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_self_review: Mapped[bool] = mapped_column(Boolean, default=False)
     reviewers_see_dashboard: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_empty_annotations: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     low_agreement_threshold: Mapped[float] = mapped_column(Float, default=0.5)
     iou_threshold: Mapped[float] = mapped_column(Float, default=0.5)
     # One reason per line, offered when rejecting.
