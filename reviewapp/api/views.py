@@ -2,11 +2,12 @@ from flask import abort, request
 
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
+from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
 from reviewapp.services.data_manager.query import TableState, table_page
-from reviewapp.services.import_export.exporter import FORMATS, ONLY, export_response
+from reviewapp.services.import_export.exporter import FORMATS, ONLY, export_chunks, export_filename
 from reviewapp.services.import_export.importer import ImportFailed, import_file
 from reviewapp.services.projects import create_project
 
@@ -78,7 +79,7 @@ def export_api(project_id: int):
     fmt, only = request.args.get("format", "json"), request.args.get("only", "all")
     if fmt not in FORMATS or only not in ONLY:
         abort(400, f"format must be one of {', '.join(FORMATS)}; only one of {', '.join(ONLY)}.")
-    return export_response(project, fmt, only)
+    return attachment(export_filename(project.id, fmt, only), export_chunks(project.id, fmt, only))
 
 
 @bp.get("/projects/<int:project_id>/tasks")

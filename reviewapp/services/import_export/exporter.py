@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Select, Text, cast, select
 
 from reviewapp.db import CHUNK
-from reviewapp.downloads import attachment, csv_lines
+from reviewapp.downloads import csv_lines
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.labeling.offsets import ASTRAL_IN_JSON, to_label_studio
@@ -255,10 +255,3 @@ def export_chunks(
 
 def export_filename(project_id: int, fmt: str, only: str) -> str:
     return f"project-{project_id}-{only}.{fmt}"
-
-
-def export_response(project: Project, fmt: str, only: str, task_ids: Select | None = None):
-    """Until api/views.py streams export_chunks() with reviewapp.downloads.attachment itself."""
-    return attachment(
-        export_filename(project.id, fmt, only), export_chunks(project.id, fmt, only, task_ids)
-    )
