@@ -31,6 +31,9 @@ $(SECRET):
 run: install $(SECRET)
 	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) db upgrade
 	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) demo --url http://$(HOST):$(PORT)
+	@# The job worker runs beside the server; Ctrl+C (or the server's exit) stops both.
+	@REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	REVIEWAPP_SECRET_KEY=$$(cat $(SECRET)) $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install

@@ -6,6 +6,7 @@
     python bench/steps.py count-reviews
     python bench/steps.py add-reviews PROJECT_ID FIRST_REVIEWER_ID N
     python bench/steps.py store-annotations PROJECT_ID
+    python bench/steps.py database-mb
 
 The app is configured from the environment run.py sets (REVIEWAPP_DATABASE_URL...). Each
 step prints its answer on the last line of stdout, for run.py to read.
@@ -63,6 +64,12 @@ def count_reviews() -> tuple[int, int]:
     return total, doubled
 
 
+def _seconds_after(day: str, seconds: str) -> str:
+    if db.engine.dialect.name == "postgresql":
+        return f"timestamp '{day}' + ({seconds}) * interval '1 second'"
+    return f"datetime('{day}', '+' || ({seconds}) || ' seconds')"
+
+
 def add_reviews(project_id: int, first_reviewer_id: int, n: int) -> None:
     """A review of each of the first n unskipped annotations, written straight into the
     table by the four reviewers from first_reviewer_id in turn (a tenth rejected, a seventh
@@ -75,8 +82,8 @@ def add_reviews(project_id: int, first_reviewer_id: int, n: int) -> None:
             "CASE WHEN id % 10 = 0 THEN 'rejected' WHEN id % 7 = 0 THEN 'fixed' "
             "ELSE 'accepted' END, "
             "'', '', CASE WHEN id % 7 = 0 THEN 0.3 END, "
-            "datetime('2026-11-01', '+' || (id * 7) || ' seconds') "
-            "FROM annotation WHERE project_id = :project AND was_cancelled = 0 "
+            f"{_seconds_after('2026-11-01', 'id * 7')} "
+            "FROM annotation WHERE project_id = :project AND was_cancelled = false "
             "ORDER BY id LIMIT :n"
         ),
         {"first": first_reviewer_id, "project": project_id, "n": n},
@@ -110,6 +117,17 @@ def store_annotations(project_id: int) -> tuple[float, float]:
     return statistics.median(timed) * 1000, timed[int(0.95 * (len(timed) - 1))] * 1000
 
 
+def database_mb() -> float:
+    """The database's size on disk: the SQLite file, or pg_database_size."""
+    if db.engine.dialect.name == "postgresql":
+        size = db.session.scalar(text("SELECT pg_database_size(current_database())"))
+    else:
+        size = db.session.scalar(
+            text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+        )
+    return size / 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = parser.add_subparsers(dest="step", required=True)
@@ -122,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("first_reviewer_id", type=int)
     add.add_argument("n", type=int)
     steps.add_parser("store-annotations").add_argument("project_id", type=int)
+    steps.add_parser("database-mb")
     args = parser.parse_args(argv)
     with create_app().app_context():
         if args.step == "create-project":
@@ -134,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             print(*count_reviews())
         elif args.step == "add-reviews":
             add_reviews(args.project_id, args.first_reviewer_id, args.n)
+        elif args.step == "database-mb":
+            print(f"{database_mb():.1f}")
         else:
             print(*store_annotations(args.project_id))
     return 0

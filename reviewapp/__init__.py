@@ -6,22 +6,33 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from reviewapp import security
 from reviewapp.config import DEFAULT_SECRET_KEY, Defaults
 from reviewapp.db import sqlite  # noqa: F401  (SQLite's pragmas on every connection)
-from reviewapp.extensions import csrf, db, limiter, login_manager, migrate
+from reviewapp.extensions import csrf, db, login_manager, migrate
+from reviewapp.labeling import image_urls
+from reviewapp.services.jobs import queue as jobs_queue
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, CLI and error handlers."""
-    app = Flask(__name__, instance_relative_config=True)
+    # The instance folder holds the SQLite database, uploads waiting for the job worker and
+    # finished exports; the server and the worker must share it.
+    instance = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("REVIEWAPP_INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance or None)
     app.config.from_object(Defaults)
     app.config.from_prefixed_env("REVIEWAPP")
     if overrides:
         app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
+    proxies = int(app.config.get("PROXY_FIX") or 0)
+    if proxies:
+        # Only the named number of proxies is trusted, so a client cannot forge its address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and not (app.debug or app.testing):
         raise RuntimeError(
@@ -41,8 +52,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
+    jobs_queue.init_app(app)
 
     from reviewapp import auth, errors, htmx, models  # noqa: F401  (models registers tables)
     from reviewapp.admin import bp as admin_bp
@@ -69,6 +80,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_cli(app)
     errors.register(app)
     htmx.register(app)
+    security.register(app)
+    app.add_template_global(image_urls.kind, "image_kind")
     return app
 
 

@@ -131,6 +131,42 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Recomputed the scores of {count} tasks of {project.title}.")
 
+    @app.cli.command("worker")
+    @click.option("--workers", default=1, show_default=True, help="Jobs run at once.")
+    def worker_command(workers: int) -> None:
+        """Run background jobs (imports, exports, rescoring, big bulk actions) until Ctrl+C."""
+        from reviewapp.services.jobs.queue import huey
+
+        queue = huey()
+        where = app.config.get("REDIS_URL") or queue.storage.filename
+        click.echo(f"Job worker: {workers} at a time, queue in {where}. Ctrl+C stops it.")
+        queue.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+
+    @app.cli.command("jobs")
+    @click.option("--project", "project_id", type=int, help="Only this project's jobs.")
+    @click.option("--limit", default=20, show_default=True)
+    def jobs_command(project_id: int | None, limit: int) -> None:
+        """List recent jobs: id, kind, project, status, progress, message."""
+        from sqlalchemy import select
+
+        from reviewapp.models import Job
+        from reviewapp.services.jobs.records import describe
+
+        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if project_id is not None:
+            query = query.where(Job.project_id == project_id)
+        rows = db.session.scalars(query).all()
+        if not rows:
+            click.echo("No jobs.")
+        for job in rows:
+            shown = describe(job)
+            p = shown["progress"]
+            done = f"{p['percent']:.0f}%" if p["percent"] is not None else f"{p['done']}"
+            click.echo(
+                f"{job.id:>6}  {job.kind:<8} project {job.project_id or '-':<5} "
+                f"{job.status:<9} {done:>6}  {job.created_at:%Y-%m-%d %H:%M}  {shown['message']}"
+            )
+
 
 def _create(email: str, password: str, role: str) -> None:
     from reviewapp.services.users import UserError, create_user

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -66,6 +67,11 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # flask-login refuses inactive users
         return self.active
 
+    def get_id(self) -> str:
+        # flask-login puts this in the session and the remember-me cookie; the version makes a
+        # bump of session_version end both (see auth.views.load_user).
+        return f"{self.id}.{self.session_version or 1}"
+
     @property
     def display_name(self) -> str:
         return self.name or self.email
@@ -86,6 +92,54 @@ class LoginFailure(db.Model):
         Index("ix_login_failure_email_address_at", "email", "address", "at"),
         Index("ix_login_failure_at", "at"),
     )
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+JOB_FINISHED = ("done", "failed", "cancelled")
+
+
+class Job(db.Model):
+    """Long work done by the job worker, as users see it (services/jobs). While a job runs,
+    its progress and heartbeat live in the queue's storage (services/jobs/live.py), so that
+    reporting them never waits on a write lock the job itself holds."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_job_project_created", "project_id", "created_at"),
+        Index("ix_job_status", "status"),
+    )
+
+    @property
+    def finished(self) -> bool:
+        return self.status in JOB_FINISHED
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.kind} {self.status}>"
+
+
+class SourceUser(db.Model):
+    """Which account a Label Studio user id of imported files stands for, per project: so
+    `completed_by: 7` in one file and `{"id": 7, "email": ...}` in another are one person."""
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
 
 
 class Project(db.Model):

@@ -43,8 +43,9 @@ def make_app(database_url: str, tmp_path, **overrides):
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
         "MEDIA_FOLDER": str(tmp_path / "media"),
+        "JOBS_IMMEDIATE": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
     }
     config.update(overrides)
     app = create_app(config)

@@ -6,13 +6,13 @@ from html.parser import HTMLParser
 
 import pytest
 from flask import render_template_string
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.datastructures import MultiDict
 
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.labeling.form import result_from_form
-from reviewapp.models import Annotation, Task
+from reviewapp.models import Annotation, Task, TaskLease
 from reviewapp.services.projects import create_project
 from reviewapp.services.users import add_member
 from tests import factories
@@ -409,3 +409,131 @@ def test_an_unknown_action_is_refused_with_422(client, auth, htmx, setup):
     response = client.post(url, data={"action": "publish", "sentiment": "Positive"}, headers=htmx)
     assert response.status_code == 422 and "Unknown action" in response.get_data(as_text=True)
     assert count_annotations() == 0
+
+
+def test_an_empty_submit_is_refused_unless_the_project_allows_it(client, auth, htmx, setup):
+    project, annotator, ids = setup
+    auth.login(annotator)
+    url = f"/projects/{project.id}/label/{ids[0]}"
+    partial = client.post(url, data={"action": "submit"}, headers=htmx)
+    assert partial.status_code == 422 and partial.headers["HX-Retarget"] == "#flash"
+    assert "Not saved: Choose at least one label, or Skip" in partial.get_data(as_text=True)
+    full = client.post(url, data={"action": "submit"})
+    html = full.get_data(as_text=True)
+    assert full.status_code == 422 and "Choose at least one label, or Skip" in html
+    assert f"Task {ids[0]}" in html and 'role="alert"' in html
+    assert count_annotations() == 0
+    project.allow_empty_annotations = True
+    db.session.commit()
+    assert client.post(url, data={"action": "submit"}, headers=htmx).status_code == 200
+    annotation = db.session.scalar(select(Annotation))
+    assert annotation.result == [] and not annotation.was_cancelled
+
+
+def test_an_own_annotation_may_not_be_emptied(client, auth, htmx, two_answers):
+    project, annotator, _, a, _ = two_answers
+    auth.login(annotator)
+    response = client.post(f"/projects/{project.id}/my-annotations/{a}", data={}, headers=htmx)
+    assert response.status_code == 422
+    assert "Choose at least one label, or Skip" in response.get_data(as_text=True)
+    assert db.session.get(Annotation, a).result == factories.choice("Positive")
+
+
+REQUIRED_SENTIMENT = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" required="true">
+    <Choice value="Positive"/><Choice value="Negative"/>
+  </Choices>
+  <Rating name="stars" toName="text" required="true"/>
+  <TextArea name="note" toName="text"/>
+</View>"""
+
+
+@pytest.fixture
+def required(app):
+    annotator = factories.user("annotator", email="req@x.com")
+    project = create_project("Required", REQUIRED_SENTIMENT, None, allow_empty_annotations=True)
+    add_member(project.id, annotator)
+    factories.text_tasks(project, "first", "second")
+    ids = db.session.scalars(select(Task.id).order_by(Task.id)).all()
+    return project, annotator, ids
+
+
+def test_a_required_control_must_be_answered_even_where_empty_is_allowed(client, auth, required):
+    project, annotator, ids = required
+    auth.login(annotator)
+    url = f"/projects/{project.id}/label/{ids[0]}"
+    response = client.post(url, data={"note": "kept <as typed>", "stars": "2"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Not saved: sentiment is required" in html
+    assert "\nkept &lt;as typed&gt;</textarea>" in html  # the user's input is shown again
+    assert 'value="2" id="stars-2" checked' in html
+    assert count_annotations() == 0
+    both = client.post(url, data={}).get_data(as_text=True)
+    assert "sentiment is required; stars is required" in both  # empty is allowed here
+    ok = client.post(url, data={"sentiment": "Negative", "stars": "4"})
+    assert ok.status_code == 303 and count_annotations() == 1
+    skip = client.post(f"/projects/{project.id}/label/{ids[1]}", data={"action": "skip"})
+    assert skip.status_code == 303 and count_annotations() == 2  # a skip answers nothing
+
+
+def test_the_editor_marks_required_controls_and_skip_skips_validation(client, auth, required):
+    project, annotator, _ = required
+    auth.login(annotator)
+    html = client.get(f"/projects/{project.id}/label").get_data(as_text=True)
+    assert 'name="sentiment" value="Positive" data-key="1" required>' in html
+    assert 'name="stars" value="5" id="stars-5" required>' in html
+    assert "no rating" not in html  # a required rating cannot be cleared
+    assert '<textarea name="note" rows="3">' in html  # not required
+    assert 'sentiment <small class="muted">(required)</small>' in html
+    assert 'value="skip" class="secondary" formnovalidate>Skip' in html
+
+
+def count_writes(statements: list[str]) -> int:
+    return sum(
+        1
+        for sql in statements
+        if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+    )
+
+
+@pytest.fixture
+def statements(app):
+    """Every SQL statement the app sends while the test runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_reload_hands_back_the_same_task_and_writes_nothing(client, auth, setup, statements):
+    project, annotator, ids = setup
+    auth.login(annotator)
+    statements.clear()
+    first = client.get(f"/projects/{project.id}/label").get_data(as_text=True)
+    assert f"Task {ids[0]}" in first and count_writes(statements) == 1  # the claim
+    until = db.session.get(TaskLease, ids[0]).until
+    statements.clear()
+    again = client.get(f"/projects/{project.id}/label").get_data(as_text=True)
+    assert f"Task {ids[0]}" in again
+    assert count_writes(statements) == 0  # the fresh lease is kept, not rewritten
+    db.session.expire_all()
+    assert db.session.get(TaskLease, ids[0]).until == until
+
+
+@pytest.mark.parametrize(
+    "header",
+    [("Sec-Purpose", "prefetch"), ("Sec-Purpose", "prefetch;prerender"), ("Purpose", "prefetch")],
+)
+def test_a_prefetch_takes_no_lease(client, auth, setup, header):
+    project, annotator, ids = setup
+    auth.login(annotator)
+    response = client.get(f"/projects/{project.id}/label", headers=[header])
+    assert response.status_code == 503 and response.headers["Cache-Control"] == "no-store"
+    assert db.session.scalar(select(func.count()).select_from(TaskLease)) == 0
+    assert f"Task {ids[0]}" in client.get(f"/projects/{project.id}/label").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(TaskLease)) == 1

@@ -2,8 +2,10 @@ import pytest
 
 from reviewapp.labeling import (
     PRESETS,
+    IncompleteResult,
     LabelConfigError,
     ResultError,
+    check_complete,
     parse_label_config,
     validate_result,
 )
@@ -251,3 +253,59 @@ def test_result_labels():
     assert result_labels(MIXED, result) == {("tags", "cat"), ("tags", "dog"), ("stars", "2")}
     boxes = validate_result(BOXES, [box(0, 0, 5, 5), box(10, 10, 5, 5)])
     assert result_labels(BOXES, boxes) == {("label", "Circle")}
+
+
+REQUIRED = parse_label_config(
+    """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" required="true">
+    <Choice value="Positive"/><Choice value="Negative"/>
+  </Choices>
+  <Labels name="entity" toName="text" required="TRUE"><Label value="PER"/></Labels>
+  <Rating name="stars" toName="text" required="false"/>
+  <TextArea name="note" toName="text"/>
+</View>"""
+)
+POSITIVE = {
+    "from_name": "sentiment",
+    "to_name": "text",
+    "type": "choices",
+    "value": {"choices": ["Positive"]},
+}
+SPAN_PER = {
+    "from_name": "entity",
+    "to_name": "text",
+    "type": "labels",
+    "value": {"start": 0, "end": 3, "labels": ["PER"]},
+}
+NOTE = {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": ["hm"]}}
+
+
+def test_required_true_is_parsed_into_the_control():
+    controls = REQUIRED.controls
+    assert controls["sentiment"].required and controls["entity"].required  # any case
+    assert not controls["stars"].required and not controls["note"].required
+    assert not SENTIMENT.controls["sentiment"].required  # absent: not required
+
+
+def test_an_empty_result_is_incomplete_unless_the_project_allows_it():
+    with pytest.raises(IncompleteResult, match="^Choose at least one label, or Skip$"):
+        check_complete(SENTIMENT, [], allow_empty=False)
+    with pytest.raises(IncompleteResult, match="^Choose at least one label, or Reject$"):
+        check_complete(SENTIMENT, [], False, "Choose at least one label, or Reject")
+    check_complete(SENTIMENT, [], allow_empty=True)
+    check_complete(SENTIMENT, [POSITIVE], allow_empty=False)
+    assert issubclass(IncompleteResult, ResultError)  # callers that refuse bad results refuse it
+
+
+def test_each_required_control_needs_an_item_allowed_empty_or_not():
+    for allow_empty in (False, True):
+        with pytest.raises(IncompleteResult, match="^sentiment is required$"):
+            check_complete(REQUIRED, [SPAN_PER, NOTE], allow_empty)
+    with pytest.raises(IncompleteResult, match="^sentiment is required; entity is required$"):
+        check_complete(REQUIRED, [NOTE], allow_empty=True)
+    with pytest.raises(IncompleteResult, match="^Choose at least one label, or Skip$"):
+        check_complete(REQUIRED, [], allow_empty=False)
+    with pytest.raises(IncompleteResult, match="^sentiment is required; entity is required$"):
+        check_complete(REQUIRED, [], allow_empty=True)
+    check_complete(REQUIRED, [POSITIVE, SPAN_PER], allow_empty=False)  # stars, note optional

@@ -97,6 +97,23 @@ def test_settings_save_and_validate(client, auth):
     assert project.low_agreement_threshold == 0.4
 
 
+def test_the_allow_empty_annotations_setting(client, auth):
+    manager = auth.login("manager")
+    project = factories.project(members=(manager,))
+    url = f"/projects/{project.id}/settings"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="allow_empty_annotations"' in page
+    assert "Allow empty annotations (submit with no label)" in page
+    data = {"title": project.title, "label_config": project.label_config, **SETTINGS}
+    assert client.post(url, data={**data, "allow_empty_annotations": "y"}).status_code == 302
+    db.session.refresh(project)
+    assert project.allow_empty_annotations
+    assert 'checked id="allow_empty_annotations"' in client.get(url).get_data(as_text=True)
+    assert client.post(url, data=data).status_code == 302  # unticked: off again
+    db.session.refresh(project)
+    assert not project.allow_empty_annotations
+
+
 def test_config_change_must_fit_existing_annotations(client, auth):
     manager = auth.login("manager")
     project = factories.project(members=(manager,))

@@ -1,12 +1,16 @@
 """The review stream's pages, fragments and JSON API."""
 
+from html.parser import HTMLParser
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from reviewapp.extensions import db
-from reviewapp.models import Annotation, Review, Task
+from reviewapp.models import Annotation, AnnotationLease, Review, Task
+from reviewapp.services.projects import create_project
 from reviewapp.services.users import add_member
 from tests import factories
+from tests.conftest import make_app
 
 
 @pytest.fixture
@@ -269,3 +273,182 @@ def test_an_unknown_verdict_is_refused_with_the_item_again(client, stream, htmx)
     full = client.post(url, data={"comment": "no verdict"})
     assert full.status_code == 422 and "<html" in full.get_data(as_text=True)
     assert db.session.scalars(select(Review)).all() == []
+
+
+def test_a_fix_with_an_empty_result_is_refused_unless_the_project_allows_it(client, stream, htmx):
+    project, _, annotations = stream
+    url = review_url(project, f"/{annotations[0]}")
+    response = client.post(url, data={"verdict": "fixed"}, headers=htmx)
+    assert response.status_code == 422
+    assert "Choose at least one label, or Reject" in response.get_data(as_text=True)
+    assert db.session.scalars(select(Review)).all() == []
+    assert db.session.get(Annotation, annotations[0]).result == factories.choice("Positive")
+    project.allow_empty_annotations = True
+    db.session.commit()
+    assert client.post(url, data={"verdict": "fixed"}, headers=htmx).status_code == 200
+    assert db.session.get(Annotation, annotations[0]).result == []
+
+
+def test_the_api_refuses_an_empty_fix_with_422(client, stream):
+    project, reviewer, annotations = stream
+    headers = {"Authorization": f"Token {factories.token(reviewer)}"}
+    response = client.post(
+        f"/api/annotations/{annotations[0]}/review",
+        headers=headers,
+        json={"verdict": "fixed", "result": []},
+    )
+    assert response.status_code == 422
+    assert response.json == {"error": "Choose at least one label, or Reject"}
+    assert db.session.scalars(select(Review)).all() == []
+
+
+REQUIRED_SENTIMENT = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" required="true">
+    <Choice value="Positive"/><Choice value="Negative"/>
+  </Choices>
+  <TextArea name="note" toName="text"/>
+</View>"""
+
+
+def test_a_fix_must_answer_a_required_control(client, auth, htmx):
+    reviewer = auth.login("reviewer")
+    project = create_project("Required", REQUIRED_SENTIMENT, None, allow_empty_annotations=True)
+    add_member(project.id, reviewer)
+    factories.tasks(
+        project, [{"data": {"text": "t"}, "annotations": [factories.annotation("a@x")]}]
+    )
+    annotation_id = db.session.scalar(select(Annotation.id))
+    url = review_url(project, f"/{annotation_id}")
+    for headers in (htmx, {}):
+        response = client.post(url, data={"verdict": "fixed", "note": "my fix"}, headers=headers)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 422 and "sentiment is required" in body
+        assert "\nmy fix</textarea>" in body  # the reviewer's edit is kept in the editor
+    api = client.post(
+        f"/api/annotations/{annotation_id}/review",
+        headers={"Authorization": f"Token {factories.token(reviewer)}"},
+        json={"verdict": "fixed", "result": []},
+    )
+    assert api.status_code == 422 and api.json == {"error": "sentiment is required"}
+    assert db.session.scalars(select(Review)).all() == []
+    ok = client.post(url, data={"verdict": "fixed", "sentiment": "Negative"}, headers=htmx)
+    assert ok.status_code == 200
+
+
+@pytest.fixture
+def statements(app):
+    """Every SQL statement the app sends while the test runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_reload_of_the_stream_hands_back_the_same_item_and_writes_nothing(
+    client, stream, statements
+):
+    project, _, annotations = stream
+    assert f"Annotation #{annotations[0]}" in client.get(review_url(project)).get_data(as_text=True)
+    statements.clear()
+    again = client.get(review_url(project)).get_data(as_text=True)
+    assert f"Annotation #{annotations[0]}" in again
+    writes = [
+        s for s in statements if s.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE")
+    ]
+    assert writes == []
+
+
+@pytest.mark.parametrize("header", [("Sec-Purpose", "prefetch"), ("Purpose", "prefetch")])
+def test_a_prefetch_of_the_stream_takes_no_lease(client, stream, header):
+    project, _, _ = stream
+    response = client.get(review_url(project), headers=[header])
+    assert response.status_code == 503 and response.headers["Retry-After"] == "0"
+    assert db.session.scalar(select(func.count()).select_from(AnnotationLease)) == 0
+
+
+class Forms(HTMLParser):
+    """The forms of a page: for each, whether a GET can submit it and its input names; and
+    every URL-bearing attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: dict[str, dict] = {}
+        self.urls: list[str] = []
+        self._current = None
+
+    def _form(self, key):
+        return self.forms.setdefault(key, {"get": False, "names": set()})
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.urls += [
+            attrs[name] for name in ("href", "action", "formaction", "hx-get") if attrs.get(name)
+        ]
+        if tag == "form":
+            self._current = attrs.get("id") or f"form-{len(self.forms)}"
+            form = self._form(self._current)
+            form["get"] |= (attrs.get("method") or "get").lower() == "get"
+            return
+        key = attrs.get("form") or self._current
+        if key is None or tag not in ("input", "button", "select", "textarea"):
+            return
+        form = self._form(key)
+        if attrs.get("name"):
+            form["names"].add(attrs["name"])
+        if (attrs.get("formmethod") or "").lower() == "get":
+            form["get"] = True
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+
+
+def test_no_csrf_token_can_reach_a_url_from_the_data_manager(client, stream):
+    project, _, _ = stream
+    page = Forms()
+    page.feed(client.get(f"/projects/{project.id}/tasks").get_data(as_text=True))
+    assert any("csrf_token" in form["names"] for form in page.forms.values())
+    leaking = [
+        key for key, form in page.forms.items() if form["get"] and "csrf_token" in form["names"]
+    ]
+    assert leaking == []
+    assert [url for url in page.urls if "csrf_token" in url] == []
+    assert page.forms["bulk-form"]["get"] is False  # the Review button posts
+
+
+def test_the_review_button_posts_and_lands_on_a_clean_url(database_url, tmp_path, app):
+    secure = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    client = secure.test_client()
+    with secure.app_context():
+        reviewer = factories.user("reviewer")
+        project = factories.project(members=(reviewer,))
+        factories.tasks(
+            project,
+            [{"data": {"text": t}, "annotations": [factories.annotation("a@x")]} for t in "abc"],
+        )
+        task_ids = db.session.scalars(select(Task.id).order_by(Task.id)).all()
+        login = client.get("/login").get_data(as_text=True)
+        token = login.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        data = {"email": reviewer.email, "password": factories.PASSWORD, "csrf_token": token}
+        assert client.post("/login", data=data).status_code == 302
+        table = client.get(f"/projects/{project.id}/tasks").get_data(as_text=True)
+        token = table.split('name="csrf_token" value="')[1].split('"')[0]
+        selection = {
+            "ordering": "-id",
+            "ids": [str(task_ids[0]), str(task_ids[2])],
+            "page_ids": [str(task_id) for task_id in task_ids],
+        }
+        url = f"/projects/{project.id}/review"
+        assert client.post(url, data=selection).status_code == 400  # no token: refused
+        response = client.post(url, data={"csrf_token": token, **selection})
+        assert response.status_code == 303
+        assert "csrf_token" not in response.location and "page_ids" not in response.location
+        assert response.location == f"{url}?ordering=-id&ids={task_ids[0]}&ids={task_ids[2]}"
+        assert "<strong>2</strong> of 2 left" in client.get(response.location).get_data(
+            as_text=True
+        )

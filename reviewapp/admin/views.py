@@ -4,10 +4,11 @@ from sqlalchemy import select
 
 from reviewapp.admin import bp
 from reviewapp.admin.forms import CreateUserForm, ResetPasswordForm, RoleForm
+from reviewapp.auth.views import keep_current_session
 from reviewapp.extensions import db
 from reviewapp.models import User
 from reviewapp.permissions import role_required
-from reviewapp.services.users import UserError, create_user, set_active, set_role
+from reviewapp.services.users import UserError, create_user, set_active, set_password, set_role
 
 
 def _users_page(form: CreateUserForm, status: int = 200):
@@ -58,7 +59,7 @@ def change_role(user_id: int):
         flash("Choose one of the roles.", "error")
         return redirect(url_for("admin.users"))
     message = f"{user.email} is now {form.role.data}."
-    return _apply(lambda: set_role(user, form.role.data, current_user), message)
+    return _apply(lambda: set_role(user, form.role.data, current_user), message, user)
 
 
 @bp.post("/users/<int:user_id>/<any(activate, deactivate):action>")
@@ -68,7 +69,7 @@ def change_active(user_id: int, action: str):
     user = db.get_or_404(User, user_id)
     active = action == "activate"
     verb = "can log in again" if active else "is deactivated and can no longer log in"
-    return _apply(lambda: set_active(user, active, current_user), f"{user.email} {verb}.")
+    return _apply(lambda: set_active(user, active, current_user), f"{user.email} {verb}.", user)
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -81,10 +82,10 @@ def reset_password(user_id: int):
         flash("; ".join(form.password.errors) or "Enter a new password.", "error")
         return redirect(url_for("admin.users"))
     message = f"New password set for {user.email}."
-    return _apply(lambda: user.set_password(form.password.data), message)
+    return _apply(lambda: set_password(user, form.password.data), message, user)
 
 
-def _apply(change, message: str):
+def _apply(change, message: str, user: User):
     try:
         change()
     except UserError as error:
@@ -92,5 +93,6 @@ def _apply(change, message: str):
         flash(str(error), "error")
     else:
         db.session.commit()
+        keep_current_session(user)
         flash(message, "success")
     return redirect(url_for("admin.users"))

@@ -1,8 +1,17 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
-PASSWORD_RULES = [DataRequired(), Length(min=8, max=200, message="Use at least 8 characters.")]
+from reviewapp.services.users import password_problem
+
+
+def _password_rule(_form, field) -> None:
+    problem = password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+PASSWORD_RULES = [DataRequired(), _password_rule]
 
 
 class LoginForm(FlaskForm):

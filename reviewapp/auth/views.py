@@ -1,18 +1,35 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from reviewapp.auth import bp
 from reviewapp.auth.forms import ChangePasswordForm, LoginForm
-from reviewapp.extensions import db, limiter, login_manager
+from reviewapp.extensions import db, login_manager
 from reviewapp.htmx import is_htmx, redirect_response
 from reviewapp.models import User
+from reviewapp.services import login_guard
+from reviewapp.services.users import UserError, authenticate, set_password
 from reviewapp.urls import safe_next
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    """The user of a session or remember-me cookie, if its session version is still current."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # a cookie from before session versions, or forged
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
+def keep_current_session(user: User) -> None:
+    """After a change that ended the user's sessions, keep the one making the change."""
+    if current_user.is_authenticated and current_user.id == user.id:
+        remembered = (
+            current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+        )
+        login_user(user, remember=remembered)
 
 
 @login_manager.unauthorized_handler
@@ -27,7 +44,6 @@ def unauthorized():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     """Log in with email and password."""
     if current_user.is_authenticated:
@@ -35,10 +51,19 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user and user.active and user.check_password(form.password.data):
+        address = request.remote_addr or "unknown"
+        refusal = login_guard.refusal(email, address)
+        if refusal:
+            flash(refusal, "error")
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(email, form.password.data)
+        if user:
+            login_guard.clear_failures(email, address)
+            db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next")) or url_for("projects.index"))
+        login_guard.record_failure(email, address)
+        db.session.commit()
         # One message for every failure, so it does not tell which part was wrong.
         flash("Invalid email or password.", "error")
         return render_template("auth/login.html", form=form), 401
@@ -64,9 +89,15 @@ def change_password():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append("This is not your current password.")
         else:
-            current_user.set_password(form.new_password.data)
-            db.session.commit()
-            flash("Your password is changed.", "success")
-            return redirect(url_for("projects.index"))
+            user = current_user._get_current_object()
+            try:
+                set_password(user, form.new_password.data)
+            except UserError as error:
+                form.new_password.errors.append(str(error))
+            else:
+                db.session.commit()
+                keep_current_session(user)
+                flash("Your password is changed; your other sessions are logged out.", "success")
+                return redirect(url_for("projects.index"))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/password.html", form=form), status

@@ -21,6 +21,7 @@ from reviewapp.permissions import (
     get_project_for,
     may_star_ground_truth,
 )
+from reviewapp.prefetch import decline_prefetch, is_prefetch
 from reviewapp.services import label_stream as stream
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
 from reviewapp.urls import safe_next
@@ -31,6 +32,10 @@ from reviewapp.urls import safe_next
 def next_task(project_id: int):
     """The label stream: the next task to label, held (leased) for the user while they work."""
     project = get_project_for(current_user, project_id, LABELLERS)
+    if is_prefetch():
+        return decline_prefetch()
+    # Taking a lease on GET is the claim of a work queue, and idempotent: a reload hands back
+    # the same task without a write while the lease is fresh (services/leases.py).
     item = stream.next_item(project, current_user)
     db.session.commit()
     return htmx.page_or_blocks(
@@ -48,6 +53,7 @@ def save(project_id: int, task_id: int):
     if not form.validate_on_submit():
         return _refuse_label(project, task, f"Not saved: {' '.join(form.action.errors)}")
     lead_time = form.seconds_on_screen()
+    result = None
     try:
         if form.action.data == "skip":
             saved = stream.skip(project, current_user, task, lead_time)
@@ -57,7 +63,7 @@ def save(project_id: int, task_id: int):
             saved = stream.submit(project, current_user, task, result, lead_time, star)
     except ResultError as error:
         db.session.rollback()
-        return _refuse_label(project, task, f"Not saved: {error}")
+        return _refuse_label(project, task, f"Not saved: {error}", draft=result)
     except (stream.AlreadySubmitted, stream.OverlapReached) as error:
         db.session.rollback()
         return _next(project, str(error), "error", 409)
@@ -89,12 +95,13 @@ def update_own(project_id: int, annotation_id: int):
     """Save a new result for the user's annotation while it is pending review or sent back."""
     project = get_project_for(current_user, project_id, LABELLERS)
     annotation = _own_annotation(project, annotation_id)
+    result = None
     try:
         result = result_from_form(_config(project), request.form, annotation.task.data)
         saved = stream.update_own(project, current_user, annotation, result)
     except ResultError as error:
         db.session.rollback()
-        context = _own_context(project, annotation)
+        context = {**_own_context(project, annotation), "draft": result}
         return htmx.refuse("label/own.html", f"Not saved: {error}", **context)
     except stream.NotEditable as error:
         db.session.rollback()
@@ -146,6 +153,7 @@ def _stream_context(project: Project, item: stream.LabelItem | None) -> dict:
         lease_minutes=round(stream.LEASE.total_seconds() / 60),
         can_star=may_star_ground_truth(current_user),
         error=None,
+        draft=None,  # the result the user sent, shown again when it was refused
     )
 
 
@@ -158,6 +166,7 @@ def _own_context(project: Project, annotation: Annotation) -> dict:
         editable=stream.can_edit(annotation),
         can_star=may_star_ground_truth(current_user),
         error=None,
+        draft=None,
     )
 
 
@@ -181,6 +190,7 @@ def _next(project: Project, message: str, category: str, status: int = 200):
     return htmx.after_action(url, message, category, fragment=next_task, code=303)
 
 
-def _refuse_label(project: Project, task: Task, message: str):
+def _refuse_label(project: Project, task: Task, message: str, draft: list | None = None):
+    """422: the message, and on a full page the task again with what the user sent."""
     context = _stream_context(project, stream.item_for(project, current_user, task))
-    return htmx.refuse("label/stream.html", message, **context)
+    return htmx.refuse("label/stream.html", message, **{**context, "draft": draft})

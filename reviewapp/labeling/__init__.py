@@ -11,15 +11,22 @@ from reviewapp.labeling.config import (
     parse_label_config,
 )
 from reviewapp.labeling.presets import PRESETS
-from reviewapp.labeling.results import ResultError, validate_result
+from reviewapp.labeling.results import (
+    IncompleteResult,
+    ResultError,
+    check_complete,
+    validate_result,
+)
 
 __all__ = [
     "PRESETS",
     "Control",
+    "IncompleteResult",
     "LabelConfig",
     "LabelConfigError",
     "ObjectTag",
     "ResultError",
+    "check_complete",
     "parse_label_config",
     "validate_result",
 ]

@@ -58,6 +58,7 @@ class Control:
     labels: tuple[str, ...] = ()  # choices / labels in config order
     multiple: bool = False  # Choices choice="multiple"
     max_rating: int = 5  # Rating maxRating
+    required: bool = False  # required="true": a submitted annotation must answer it
 
     @property
     def result_type(self) -> str:
@@ -195,6 +196,7 @@ def _parse_control(element: Element) -> Control:
     labels: tuple[str, ...] = ()
     multiple = False
     max_rating = 5
+    required = _parse_bool(element, "required")
     if tag in OPTION_TAGS:
         labels = _parse_options(element, what)
     if tag == "Choices":
@@ -217,7 +219,14 @@ def _parse_control(element: Element) -> Control:
         labels=labels,
         multiple=multiple,
         max_rating=max_rating,
+        required=required,
     )
+
+
+def _parse_bool(element: Element, attribute: str) -> bool:
+    """A boolean attribute such as required="true": "true" (any case) is true, anything else
+    false; lenient, so that a config stored before we read the attribute still parses."""
+    return (element.get(attribute) or "").strip().lower() == "true"
 
 
 def _parse_options(element: Element, what: str) -> tuple[str, ...]:

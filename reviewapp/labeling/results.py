@@ -12,6 +12,13 @@ class ResultError(ValueError):
     """A result does not fit the label config; the message names the item and field."""
 
 
+class IncompleteResult(ResultError):
+    """A submitted result leaves out what the project or the label config asks for."""
+
+
+EMPTY_RESULT = "Choose at least one label, or Skip"
+
+
 # Keys Label Studio writes next to from_name/to_name/type/value; kept verbatim.
 EXTRA_KEYS = (
     "origin",
@@ -244,6 +251,24 @@ def validate_result(
         except ResultError as exc:
             raise ResultError(f"{where}: {exc}") from None
     return out
+
+
+def check_complete(
+    config: LabelConfig, result: list[dict], allow_empty: bool, empty_message: str = EMPTY_RESULT
+) -> None:
+    """Raise IncompleteResult for a submitted (not skipped) result that has no items while
+    the project does not allow empty annotations (`empty_message`), or that has no item for
+    a control marked required="true" ("sentiment is required"), allowed empty or not.
+
+    For what a person submits (label stream, their own edits, a reviewer's fix); imports and
+    stored results are not checked, so a Label Studio file with empty annotations still loads.
+    """
+    if not result and not allow_empty:
+        raise IncompleteResult(empty_message)
+    answered = {item.get("from_name") for item in result}
+    missing = [c.name for c in config.controls.values() if c.required and c.name not in answered]
+    if missing:
+        raise IncompleteResult("; ".join(f"{name} is required" for name in missing))
 
 
 def _normalise_item(item: dict, kind: str, value: dict) -> dict:

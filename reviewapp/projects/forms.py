@@ -30,6 +30,7 @@ class SettingsForm(FlaskForm):
     overlap = IntegerField(
         "Annotations wanted per task", default=1, validators=[NumberRange(1, 50)]
     )
+    allow_empty_annotations = BooleanField("Allow empty annotations (submit with no label)")
     reject_mode = SelectField(
         "When an annotation is rejected",
         choices=[

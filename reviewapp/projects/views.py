@@ -28,6 +28,7 @@ from reviewapp.projects.forms import (
 from reviewapp.services.derived.scores import rescore_chunks
 from reviewapp.services.import_export.exporter import export_chunks, export_filename
 from reviewapp.services.import_export.importer import ImportFailed, import_file
+from reviewapp.services.media import may_fetch_media
 from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
 from reviewapp.services.users import add_member, find_user, remove_member
 
@@ -167,8 +168,11 @@ def remove(project_id: int, user_id: int):
 @bp.get("/media/<path:filename>")
 @login_required
 def media(filename: str):
-    """Files task data points at (the demo's images)."""
+    """A file task data points at (the demo's images), for those who may see such a task;
+    404 to anyone else, so it does not tell which files exist."""
     folder = current_app.config["MEDIA_FOLDER"]
-    if not os.path.isdir(folder):
+    if not os.path.isdir(folder) or not may_fetch_media(current_user, filename):
         abort(404)
-    return send_from_directory(folder, filename)
+    response = send_from_directory(folder, filename)
+    response.cache_control.private = True  # a shared cache must not serve it to others
+    return response

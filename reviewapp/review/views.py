@@ -12,6 +12,7 @@ from reviewapp.labeling import ResultError, parse_label_config
 from reviewapp.labeling.form import result_from_form
 from reviewapp.models import Annotation
 from reviewapp.permissions import REVIEWERS, get_in_project, get_project_for
+from reviewapp.prefetch import decline_prefetch, is_prefetch
 from reviewapp.review import bp
 from reviewapp.review.forms import VerdictForm
 from reviewapp.services.data_manager.query import Selection, TableState
@@ -48,9 +49,11 @@ def _claim_next(project, reviewed: ReviewedSet) -> Annotation | None:
     return next_for_review(project, current_user, reviewed.state, reviewed.task_ids)
 
 
-def _render(project, reviewed: ReviewedSet, item, *, error: str | None = None, **answer):
-    """The stream page, or only its item region for htmx; `answer` is page_or_blocks's
-    message, category and status."""
+def _render(
+    project, reviewed: ReviewedSet, item, *, error: str | None = None, draft=None, **answer
+):
+    """The stream page, or only its item region for htmx; `draft` is a refused fix, shown
+    again in the editor; `answer` is page_or_blocks's message, category and status."""
     left, total = queue_counts(project, current_user, reviewed.state, reviewed.task_ids)
     return htmx.page_or_blocks(
         "review/stream.html",
@@ -65,6 +68,7 @@ def _render(project, reviewed: ReviewedSet, item, *, error: str | None = None, *
         total=total,
         reasons=reject_reasons(project),
         error=error,
+        draft=draft,
         **answer,
     )
 
@@ -74,14 +78,27 @@ def _render(project, reviewed: ReviewedSet, item, *, error: str | None = None, *
 def stream(project_id: int):
     """The review stream: the next pending annotation of the chosen set, one at a time."""
     project = get_project_for(current_user, project_id, REVIEWERS)
+    if is_prefetch():
+        return decline_prefetch()
     reviewed = ReviewedSet.from_args(project, request.args)
     if "csrf_token" in request.args or "page_ids" in request.args:
-        # Sent by the Data Manager's bulk form: a clean URL of the set alone, to share or
-        # reload, without the form's token and the page's row ids.
+        # A Data Manager page from before its form posted (see start): the clean URL.
         return redirect(url_for("review.stream", project_id=project.id, **reviewed.to_args()))
+    # Taking a lease on GET is the claim of a work queue, and idempotent: a reload hands back
+    # the same annotation without a write while the lease is fresh (services/leases.py).
     item = _claim_next(project, reviewed)
     db.session.commit()
     return _render(project, reviewed, item)
+
+
+@bp.post("/review")
+@login_required
+def start(project_id: int):
+    """The Data Manager's Review button: the set from its bulk form (CSRF-checked like every
+    POST), then 303 to the stream's clean URL, so the form's token never reaches a URL."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    reviewed = ReviewedSet.from_args(project, request.form)
+    return redirect(url_for("review.stream", project_id=project.id, **reviewed.to_args()), 303)
 
 
 @bp.post("/review/<int:annotation_id>")
@@ -94,11 +111,13 @@ def verdict(project_id: int, annotation_id: int):
         abort(404)  # another project's annotation; a deleted one is a stale verdict below
     reviewed = ReviewedSet.from_args(project, request.form)
     form = VerdictForm()
+    fixed = None
     try:
-        outcome = _record(form, project, annotation_id, _fixed_result(form, project, annotation_id))
+        fixed = _fixed_result(form, project, annotation_id)
+        outcome = _record(form, project, annotation_id, fixed)
     except VerdictError as error:
         item = db.session.get(Annotation, annotation_id)
-        return _render(project, reviewed, item, status=422, error=str(error))
+        return _render(project, reviewed, item, status=422, error=str(error), draft=fixed)
     except StaleVerdict as error:
         message, category, status = f"{error} Here is the next one.", "error", 409
     else:

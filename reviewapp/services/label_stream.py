@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy import Select, delete, func, select, update
 
 from reviewapp.extensions import db
+from reviewapp.labeling import check_complete, parse_label_config
 from reviewapp.models import Annotation, Project, Review, Task, TaskLease, User, utcnow
 from reviewapp.permissions import may_star_ground_truth
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.ground_truth import set_ground_truth
-from reviewapp.services.leases import LEASE, claim
+from reviewapp.services.leases import LEASE, RENEW_BEFORE, claim
 
 # A claim is lost only when another labeller claimed the same task in the same instant.
 CLAIM_ATTEMPTS = 5
@@ -65,15 +66,20 @@ def next_item(project: Project, user: User, now: datetime | None = None) -> Labe
     (``requeued``), oldest first; (2) the task the user already holds an unexpired lease on,
     if it still needs them; (3) the lowest-ID task of the project with fewer non-skipped
     annotations than ``project.overlap``, that the user has not annotated or skipped, and
-    that nobody else holds an unexpired lease on. Items (2) and (3) are (re)leased.
+    that nobody else holds an unexpired lease on. Item (3) is leased, and item (2) renewed
+    once less than RENEW_BEFORE of its lease is left: until then a reload writes nothing.
     """
     now = now or utcnow()
     requeued = requeued_annotation(project, user)
     if requeued is not None:
         return item_for(project, user, requeued.task)
     held = _held_task(project, user, now)
-    if held is not None and claim(TaskLease, held.id, user.id, now):
-        return LabelItem(held, lease_until=now + LEASE)
+    if held is not None:
+        task, until = held
+        if until > now + RENEW_BEFORE:
+            return LabelItem(task, lease_until=until)
+        if claim(TaskLease, task.id, user.id, now):
+            return LabelItem(task, lease_until=now + LEASE)
     for _ in range(CLAIM_ATTEMPTS):
         task_id = next_task_id(project, user, now)
         if task_id is None:
@@ -175,22 +181,24 @@ def next_task_id(project: Project, user: User, now: datetime) -> int | None:
     return min(found) if found else None
 
 
-def _held_task(project: Project, user: User, now: datetime) -> Task | None:
-    """The task the user holds an unexpired lease on here, if it still needs them."""
+def _held_task(project: Project, user: User, now: datetime) -> tuple[Task, datetime] | None:
+    """The task the user holds an unexpired lease on here, if it still needs them, and the
+    lease's end."""
     # Driven from the user's few leases (their index), not from the project's tasks.
-    leased = select(TaskLease.task_id).where(TaskLease.user_id == user.id, TaskLease.until > now)
-    task = db.session.scalar(
-        select(Task)
-        .where(Task.id.in_(leased), Task.project_id == project.id)
+    row = db.session.execute(
+        select(Task, TaskLease.until)
+        .join(TaskLease, TaskLease.task_id == Task.id)
+        .where(TaskLease.user_id == user.id, TaskLease.until > now, Task.project_id == project.id)
         .order_by(Task.id)
         .limit(1)
-    )
-    if task is None:
+    ).first()
+    if row is None:
         return None
+    task, until = row
     if task.annotation_count >= project.overlap or _has_annotated(user, task):
         release_lease(task.id, user)
         return None
-    return task
+    return task, until
 
 
 def release_lease(task_id: int, user: User) -> None:
@@ -242,9 +250,12 @@ def submit(
     ``project.overlap`` non-skipped annotations (a submit that bypasses the lease, or
     loses a race for the last one). ``ground_truth`` (managers and admins) moves the
     task's ground-truth star to this annotation; PermissionError for anyone else.
+    IncompleteResult (a ResultError) for an empty result the project does not allow, or one
+    without an answer to a required control (labeling.check_complete).
     """
     if ground_truth and not may_star_ground_truth(user):
         raise PermissionError("Only managers and admins mark ground truth.")
+    _check_complete(project, result)
     _lock_task(task)
     existing = _own_annotation(user, task)
     if existing is not None and not existing.requeued:
@@ -319,7 +330,8 @@ def update_own(project: Project, user: User, annotation: Annotation, result: lis
     """Replace the result of the user's own annotation (a skip becomes an answer).
 
     Raises NotEditable once a reviewer has accepted, fixed or rejected it (unless it was
-    sent back to them); the caller has checked that the annotation is the user's.
+    sent back to them); IncompleteResult like submit. The caller has checked that the
+    annotation is the user's.
     """
     _lock_task(annotation.task)
     db.session.refresh(annotation)
@@ -328,12 +340,18 @@ def update_own(project: Project, user: User, annotation: Annotation, result: lis
             f"Annotation #{annotation.id} was already reviewed ({annotation.review_status}); "
             "it can no longer be changed."
         )
+    _check_complete(project, result)
     if annotation.was_cancelled:  # a skip becoming an answer adds one to the task's count
         _check_overlap(project, annotation.task_id)
     _rewrite(annotation, result, None)
     db.session.flush()
     refresh_tasks(project, [annotation.task_id])
     return Saved(annotation, f"Updated your annotation of task {annotation.task_id}.")
+
+
+def _check_complete(project: Project, result: list[dict]) -> None:
+    config = parse_label_config(project.label_config)
+    check_complete(config, result, project.allow_empty_annotations)
 
 
 def _rewrite(annotation: Annotation, result: list[dict], lead_time: float | None) -> None:

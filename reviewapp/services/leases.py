@@ -1,5 +1,12 @@
 """Leases keep two people off the same item: a task in the label stream, an annotation in the
-review stream. One upsert takes or renews a lease for both."""
+review stream. One upsert takes or renews a lease for both.
+
+The stream pages take a lease on GET, on purpose: handing out the next item is the safe claim
+of a work queue, not a change to anything the user owns, and it is idempotent. A repeated GET
+by the same user returns the item they hold and writes nothing while more than RENEW_BEFORE of
+the lease is left; a lease nobody uses expires and the item comes back. The GETs nobody meant,
+browser prefetches, take no lease (reviewapp/prefetch.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,9 @@ from reviewapp.extensions import db
 from reviewapp.models import AnnotationLease, TaskLease
 
 LEASE = timedelta(minutes=10)
+# A lease with less than this left is renewed when handed out again; a fresher one is handed
+# out without a write (writes queue for SQLite's single write lock).
+RENEW_BEFORE = LEASE / 2
 
 
 def claim(

@@ -14,6 +14,7 @@ SETTINGS = (
     "description",
     "instructions",
     "overlap",
+    "allow_empty_annotations",
     "reject_mode",
     "require_comment_on_reject",
     "review_only_assigned",

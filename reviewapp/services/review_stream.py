@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, func, or_, select, update
 
 from reviewapp.extensions import db
-from reviewapp.labeling import ResultError, parse_label_config, validate_result
+from reviewapp.labeling import ResultError, check_complete, parse_label_config, validate_result
 from reviewapp.models import (
     VERDICTS,
     Annotation,
@@ -28,11 +28,13 @@ from reviewapp.permissions import verdict_refusal
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
 from reviewapp.services.derived.scores import lock_tasks
 from reviewapp.services.derived.task_columns import refresh_tasks
-from reviewapp.services.leases import LEASE, claim
+from reviewapp.services.leases import LEASE as LEASE  # re-exported for callers and tests
+from reviewapp.services.leases import RENEW_BEFORE, claim
 from reviewapp.services.metrics.agreement import diff_results, fix_size
 from reviewapp.services.projects import reject_reasons
 
-RENEW_BEFORE = LEASE / 2  # a lease with less than this left is renewed when handed out again
+# A fix obeys the rules of a submit (labeling.check_complete); a reviewer's way out is Reject.
+EMPTY_FIX = "Choose at least one label, or Reject"
 TASK_BATCH = 20  # tasks read at a time while walking the queue in the table's order
 
 
@@ -203,14 +205,15 @@ def record_verdict(
     """Record accepted / fixed / rejected on an annotation, in one transaction.
 
     Fixed stores `result` as the annotation's result and keeps the old one in the review,
-    with fix size 1 - s(before, after). Rejected needs a comment when the project says so;
-    in the project's requeue mode the annotation goes back to its annotator. Without
-    `change`, only a pending annotation can be reviewed: otherwise StaleVerdict, and
-    nothing is recorded (so a double click records one review). With `change` (from the
-    task page) an earlier verdict is replaced and the history keeps both. PermissionError
-    when the reviewer may not review it (permissions.verdict_refusal). Flushes; the
-    caller commits (the stream claims the next item in the same transaction, so a verdict
-    takes the database's write lock once).
+    with fix size 1 - s(before, after); like a submit, it must answer every required control
+    and be non-empty unless the project allows empty annotations (VerdictError). Rejected
+    needs a comment when the project says so; in the project's requeue mode the annotation
+    goes back to its annotator. Without `change`, only a pending annotation can be
+    reviewed: otherwise StaleVerdict, and nothing is recorded (so a double click records
+    one review). With `change` (from the task page) an earlier verdict is replaced and the
+    history keeps both. PermissionError when the reviewer may not review it
+    (permissions.verdict_refusal). Flushes; the caller commits (the stream claims the next
+    item in the same transaction, so a verdict takes the database's write lock once).
     """
     annotation = db.session.get(Annotation, annotation_id)
     if annotation is None or (project is not None and annotation.project_id != project.id):
@@ -241,6 +244,10 @@ def record_verdict(
             )
         except ResultError as error:
             raise VerdictError(f"The fixed result is not valid: {error}") from None
+        try:
+            check_complete(config, after, project.allow_empty_annotations, EMPTY_FIX)
+        except ResultError as error:
+            raise VerdictError(str(error)) from None
         size = fix_size(config, before, after, project.iou_threshold)
         diff = diff_results(config, before, after, project.iou_threshold).summary()
     guard = update(Annotation).where(Annotation.id == annotation.id)

@@ -59,8 +59,13 @@ def test_filter_order_select_assign_and_review(page, live_server):
 
     for box in page.locator('table.tasks tbody input[name="ids"]').all()[:3]:
         box.check()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     page.get_by_role("button", name="Review 3 tasks").click()
     expect(page.locator(".progress")).to_contain_text("3 of 3 left")
+    # The button posts the selection; the stream's URL (and every URL on the way) has no token.
+    assert f"/projects/{project_id}/review?" in page.url and "csrf_token" not in page.url
+    assert requested and not [url for url in requested if "csrf_token" in url]
 
 
 def test_back_button_restores_the_filtered_table(page, live_server):

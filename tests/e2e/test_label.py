@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from reviewapp.demo import sample_data
 from reviewapp.extensions import db
-from reviewapp.models import Annotation
+from reviewapp.models import Annotation, Project
+from reviewapp.services.projects import update_project
 from tests import factories
 from tests.e2e.conftest import log_in
 
@@ -85,6 +86,31 @@ def test_skip(page, live_server):
     expect(page.locator("#label-task h2")).to_contain_text("Task 2")
     [skipped] = annotations(live_server)
     assert skipped.was_cancelled and skipped.result == []
+
+
+def test_an_empty_submit_is_refused_and_a_required_choice_is_asked_for(page, live_server):
+    project_id = make_project(live_server)
+    log_in(page, "ann@example.com", factories.PASSWORD)
+    page.goto(f"/projects/{project_id}/label")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#flash")).to_contain_text("Choose at least one label, or Skip")
+    expect(page.locator("#label-task h2")).to_contain_text("Task 1")
+    with live_server.app.app_context():
+        required = factories.CONFIGS["text"].replace(
+            '<Choices name="sentiment"', '<Choices name="sentiment" required="true"'
+        )
+        project = db.session.get(Project, project_id)
+        update_project(project, required)
+        db.session.commit()
+    page.reload()
+    page.get_by_role("button", name="Submit").click()
+    # The browser asks for the choice itself: nothing is sent.
+    sentiment = page.locator('input[name="sentiment"]').first
+    assert sentiment.evaluate("input => input.validity.valueMissing")
+    page.get_by_role("button", name="Skip").click()  # formnovalidate: a skip answers nothing
+    expect(page.locator("#flash")).to_have_text("Skipped task 1.")
+    [skipped] = annotations(live_server)
+    assert skipped.was_cancelled
 
 
 def test_draw_a_box_move_it_submit_and_find_it_where_it_was(page, live_server):

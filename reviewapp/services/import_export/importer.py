@@ -70,6 +70,7 @@ def import_tasks(
             store.store(chunk)
         if summary.task_count == 0:
             raise ImportFailed("The file holds no tasks.")
+        parser.finish()
         # One statement for the whole import: FTS5 writes a segment per statement.
         text_search.add_tasks(db.session.connection(), *store.task_ids)
         db.session.flush()

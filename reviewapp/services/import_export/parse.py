@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reviewapp.extensions import db
-from reviewapp.labeling import LabelConfig, ResultError, validate_result
+from reviewapp.labeling import LabelConfig, ResultError, image_urls, validate_result
 from reviewapp.labeling.offsets import from_label_studio
-from reviewapp.models import Membership, Project, User, utcnow
+from reviewapp.models import Annotation, Membership, Project, SourceUser, User, utcnow
+from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.import_export.read import LONE_SURROGATE
 from reviewapp.services.import_export.summary import (
     UNKNOWN_ANNOTATOR_NAME,
@@ -63,6 +64,19 @@ class TaskParser:
             )
         )
         self.now = utcnow()
+        # Label Studio user id -> account, for this project (source_user), and what this
+        # import adds or changes there; id-only placeholder accounts whose work moves to the
+        # account an email names (applied by finish()).
+        self.source_users: dict[int, int] = dict(
+            db.session.execute(
+                select(SourceUser.source_id, SourceUser.user_id).where(
+                    SourceUser.project_id == project.id
+                )
+            ).all()
+        )
+        self.new_source_users: dict[int, int] = {}
+        self.merges: dict[int, tuple[int, str]] = {}  # placeholder -> (account, its email)
+        self._absent: set[str] = set()
 
     def parse_task(self, index: int, item: object) -> dict:
         where = f"Task {index}"
@@ -97,6 +111,14 @@ class TaskParser:
                     f'<{obj.tag} name="{obj.name}"> reads ${obj.value}); fields: '
                     f"{', '.join(map(str, data)) or 'none'}."
                 )
+        for obj in self.config.objects.values():
+            url = data[obj.value]
+            if obj.tag == "Image" and isinstance(url, str):
+                problem = image_urls.refusal(url)
+                if problem:
+                    raise ImportFailed(f"{where}: data.{obj.value} is {problem}.")
+                if image_urls.kind(url) == "cloud":
+                    self.summary.cloud_images += 1
         raw_annotations = _list(item.get("annotations"), f"{where}: 'annotations'")
         annotations = [
             self.parse_annotation(f"{where}, annotation {i}", a, data)
@@ -192,14 +214,67 @@ class TaskParser:
             # Fixtures, converted datasets and model-made annotations name nobody: one
             # inactive account per project says so; never the manager who imports.
             self.summary.unknown_annotator_annotations += 1
-            email = f"unknown-annotator-{self.project.id}@{IMPORTED_DOMAIN}"
-        else:
-            email = annotator_email(completed_by, where)
+            return self._user_id(f"unknown-annotator-{self.project.id}@{IMPORTED_DOMAIN}")
+        email, source = annotator_identity(completed_by, where)
+        if source is None:
+            return self._user_id(email)
+        if email is None:
+            mapped = self.source_users.get(source)
+            if mapped is None:
+                mapped = self._user_id(placeholder_email(source))
+                self._map(source, mapped)
+            elif mapped not in self.user_emails:
+                # Mapped by an earlier import: the account's email, and a membership again.
+                self._user_id(db.session.get(User, mapped).email)
+            return mapped
+        user_id = self._user_id(email)
+        placeholder = self._existing(placeholder_email(source))
+        if placeholder is not None and placeholder != user_id:
+            self.merges.setdefault(placeholder, (user_id, placeholder_email(source)))
+        if self.source_users.get(source) in (None, placeholder):
+            self._map(source, user_id)
+        return user_id
+
+    def _map(self, source: int, user_id: int) -> None:
+        self.source_users[source] = self.new_source_users[source] = user_id
+
+    def _user_id(self, email: str) -> int:
         user_id = self.users.get(email)
         if user_id is None:
             user_id = self._resolve(email)
             self.users[email] = user_id
         return user_id
+
+    def _existing(self, email: str) -> int | None:
+        """The id of the account with this email, without creating it or a membership."""
+        if email in self.users:
+            return self.users[email]
+        if email in self._absent:
+            return None
+        user_id = db.session.scalar(select(User.id).where(User.email == email))
+        if user_id is None:
+            self._absent.add(email)
+        return user_id
+
+    def finish(self) -> None:
+        """After every task is stored: record the source user ids, and move each id-only
+        placeholder's annotations in this project to the account an email named."""
+        for source, user_id in self.new_source_users.items():
+            db.session.merge(
+                SourceUser(project_id=self.project.id, source_id=source, user_id=user_id)
+            )
+        for placeholder, (user_id, email) in self.merges.items():
+            owned = (
+                Annotation.project_id == self.project.id,
+                Annotation.completed_by_id == placeholder,
+            )
+            task_ids = db.session.scalars(select(Annotation.task_id).where(*owned).distinct()).all()
+            if not task_ids:
+                continue
+            db.session.execute(update(Annotation).where(*owned).values(completed_by_id=user_id))
+            refresh_tasks(self.project, task_ids)
+            self.summary.merged_accounts.append(email)
+        db.session.flush()
 
     def _resolve(self, email: str) -> int:
         user = db.session.scalar(select(User).where(User.email == email))
@@ -243,20 +318,44 @@ def _time(value: object, where: str) -> datetime | None:
     return parsed
 
 
-def annotator_email(completed_by: object, where: str) -> str:
-    """The email an annotation's completed_by names: an email, a Label Studio user id (an
-    integer or digits, given an address of its own), or an object with either."""
-    value = completed_by
-    if isinstance(value, dict):
-        value = value.get("email") if isinstance(value.get("email"), str) else value.get("id")
+def placeholder_email(source: int) -> str:
+    """The inactive account of a Label Studio user known only by id."""
+    return f"labelstudio-user-{source}@{IMPORTED_DOMAIN}"
+
+
+def annotator_identity(completed_by: object, where: str) -> tuple[str | None, int | None]:
+    """The email and the Label Studio user id an annotation's completed_by names, either
+    possibly None: an email, a user id (an integer or digits), or an object with either."""
+    if isinstance(completed_by, dict):
+        given = completed_by.get("email")
+        email = _email(given) if isinstance(given, str) else None
+        source = _user_number(completed_by.get("id"))
+        malformed = isinstance(given, str) and email is None
+        if (email is not None or source is not None) and not malformed:
+            return email, source
+    else:
+        source = _user_number(completed_by)
+        if source is not None:
+            return None, source
+        if isinstance(completed_by, str) and _email(completed_by):
+            return _email(completed_by), None
+    shown = repr(completed_by) if len(repr(completed_by)) <= 80 else repr(completed_by)[:77] + "..."
+    raise ImportFailed(f"{where}: completed_by {shown} is not an email or a user id.")
+
+
+def _user_number(value: object) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
-        return f"labelstudio-user-{value}@{IMPORTED_DOMAIN}"
-    if isinstance(value, str) and len(value) <= 254 and _EMAIL.fullmatch(value.strip()):
-        return value.strip().lower()
-    shown = repr(completed_by) if len(repr(completed_by)) <= 80 else repr(completed_by)[:77] + "..."
-    raise ImportFailed(f"{where}: completed_by {shown} is not an email or a user id.")
+        return value
+    return None
+
+
+def _email(value: str) -> str | None:
+    value = value.strip()
+    if len(value) <= 254 and _EMAIL.fullmatch(value):
+        return value.lower()
+    return None
 
 
 def check_values(value: object, where: str) -> None:

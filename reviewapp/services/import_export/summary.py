@@ -25,6 +25,9 @@ class ImportSummary:
     extra_ground_truth_tasks: int = 0
     unknown_annotator_annotations: int = 0
     legacy_completions: int = 0
+    cloud_images: int = 0
+    # Id-only placeholder accounts whose work moved to the account an email named.
+    merged_accounts: list[str] = field(default_factory=list)
     # What validation accepted but counted (labeling.results.validate_result's notes).
     notes: Counter = field(default_factory=Counter)
 
@@ -71,6 +74,18 @@ class ImportSummary:
                 f"{self.notes['spans_text_differs']} spans whose text differs from the task at "
                 "their offsets; the offsets are kept, and the file's text with them."
             )
+        if self.merged_accounts:
+            out.append(
+                f"Moved the annotations of {len(self.merged_accounts)} accounts known only by "
+                f"a Label Studio user id to the account their email names: "
+                f"{', '.join(self.merged_accounts[:10])}"
+                + (" …" if len(self.merged_accounts) > 10 else "")
+            )
+        if self.cloud_images:
+            out.append(
+                f"{self.cloud_images} images are in cloud storage (s3://, gs://, azure-blob://); "
+                "they are kept, but not displayable here until a storage is configured."
+            )
         for name, count in sorted(self.ignored_fields.items()):
             out.append(f"Ignored the field {name} ({count} times).")
         return out
@@ -86,6 +101,8 @@ class ImportSummary:
             "extra_ground_truth_tasks": self.extra_ground_truth_tasks,
             "unknown_annotator_annotations": self.unknown_annotator_annotations,
             "legacy_completions": self.legacy_completions,
+            "cloud_images": self.cloud_images,
+            "merged_accounts": self.merged_accounts,
             "boxes_past_edge": self.notes["boxes_past_edge"],
             "spans_text_differs": self.notes["spans_text_differs"],
             "ignored_fields": dict(self.ignored_fields),

@@ -1,6 +1,6 @@
 // Data Manager selection: tick rows, the page, or all matching; keep the count and the
-// Review button's label in step. The server does the rest; without this script the
-// checkboxes still submit with the form.
+// Review button's label in step; Cancel closes a bulk confirmation. The server does the
+// rest; without this script the checkboxes still submit with the form.
 (function () {
   "use strict";
   // Boosted navigation may load this file again; listen once.
@@ -37,6 +37,16 @@
       form.querySelectorAll('input[name="ids"]').forEach(function (box) { box.checked = target.checked; });
     }
     update(form);
+  });
+
+  // A link with data-clear="#region" (the bulk confirmation's Cancel) empties that region
+  // instead of following its href; without this script the href reloads the table.
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest("[data-clear]");
+    const region = link && document.querySelector(link.dataset.clear);
+    if (!region) return;
+    event.preventDefault();
+    region.innerHTML = "";
   });
 
   document.addEventListener("htmx:afterSettle", function () {

@@ -1,0 +1,51 @@
+"""Starting jobs. Unlike other services these commit: the worker, another process, can only
+see a committed job row, and the upload it will read must be on disk first."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from typing import IO
+
+from flask import current_app
+
+from reviewapp.extensions import db
+from reviewapp.models import Job, Project, User
+from reviewapp.permissions import MANAGERS
+from reviewapp.services.jobs.queue import enqueue
+from reviewapp.services.jobs.records import create_job
+
+
+def submit(kind: str, project: Project, user: User, params: dict) -> Job:
+    if user.role not in MANAGERS:
+        raise PermissionError("Only managers and admins start jobs.")
+    job = create_job(kind, project, user, params)
+    db.session.commit()
+    enqueue(job.id)
+    return job
+
+
+def start_import(project: Project, user: User, stream: IO[bytes], filename: str) -> Job:
+    """Save the upload to the instance folder, a megabyte at a time, and queue its import."""
+    if user.role not in MANAGERS:
+        raise PermissionError("Only managers and admins import tasks.")
+    folder = os.path.join(current_app.instance_path, "uploads")
+    os.makedirs(folder, exist_ok=True)
+    extension = os.path.splitext(filename or "")[1].lower()[:10]
+    path = os.path.join(folder, f"{uuid.uuid4().hex}{extension}")
+    with open(path, "wb") as out:
+        shutil.copyfileobj(stream, out, 1024 * 1024)
+    try:
+        return submit("import", project, user, {"upload": path, "filename": filename or ""})
+    except BaseException:
+        os.remove(path)
+        raise
+
+
+def start_export(project: Project, user: User, fmt: str, only: str) -> Job:
+    return submit("export", project, user, {"format": fmt, "only": only})
+
+
+def start_rescore(project: Project, user: User) -> Job:
+    return submit("rescore", project, user, {})
