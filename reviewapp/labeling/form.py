@@ -36,6 +36,12 @@ def result_from_form(config: LabelConfig, form: FormData, data: dict | None) -> 
     ResultError naming the field or item when a value is malformed, names a control the
     config lacks, or does not fit the config or the task ``data`` (see validate_result).
     """
+    return validate_result(config, items_from_form(config, form, data), data)
+
+
+def items_from_form(config: LabelConfig, form: FormData, data: dict | None) -> list[dict]:
+    """The result items the editor's fields describe, read but not yet validated: for a
+    caller whose service validates what it stores (review_stream.record_verdict)."""
     for key in form:
         if key.startswith(REGIONS_PREFIX):
             name = key[len(REGIONS_PREFIX) :]
@@ -53,7 +59,7 @@ def result_from_form(config: LabelConfig, form: FormData, data: dict | None) -> 
             value = _READERS[control.tag](control, form.getlist(control.name))
             if value is not None:
                 items.append(_item(control, value))
-    return validate_result(config, items, data)
+    return items
 
 
 def _item(control: Control, value: dict) -> dict:

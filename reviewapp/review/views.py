@@ -9,7 +9,7 @@ from sqlalchemy import Select
 from reviewapp import htmx
 from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, parse_label_config
-from reviewapp.labeling.form import result_from_form
+from reviewapp.labeling.form import items_from_form
 from reviewapp.models import Annotation
 from reviewapp.permissions import REVIEWERS, get_in_project, get_project_for
 from reviewapp.prefetch import decline_prefetch, is_prefetch
@@ -182,7 +182,8 @@ def _fixed_result(form: VerdictForm, project, annotation_id: int) -> list | None
     if annotation is None or annotation.project_id != project.id:
         raise StaleVerdict("This annotation was deleted meanwhile.")
     try:
-        return result_from_form(
+        # Read only: record_verdict validates the fixed result where it is written.
+        return items_from_form(
             parse_label_config(project.label_config), request.form, annotation.task.data
         )
     except ResultError as error:
