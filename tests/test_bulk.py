@@ -240,3 +240,63 @@ def test_selection_is_fixed_before_the_action_changes_the_filter(setup):
     no_gt = filtered_tasks(project.id, TableState.from_args({"ground_truth": "false"}))
     outcome = apply_bulk_action("assign_ground_truth", project, manager, no_gt)
     assert outcome.message.startswith("Marked ground truth on 1 task")
+
+
+# -- over the threshold: a job ----------------------------------------------------------
+
+
+def test_over_the_threshold_the_action_is_a_job_with_the_same_sentence(setup, app):
+    project, manager, rev1, rev2, ids = setup
+    app.config["JOBS_BULK_THRESHOLD"] = 2
+    outcome = run("assign_reviewers", project, manager, ids, reviewer_ids=[rev1.id])
+    assert outcome.job is not None
+    job = db.session.get(type(outcome.job), outcome.job.id)
+    db.session.refresh(job)
+    assert job.status == "done" and job.kind == "bulk"
+    assert job.message == "Assigned 1 reviewer to 3 tasks; 0 pairs already existed."
+    assert pairs() == {(task_id, rev1.id) for task_id in ids}
+    small = run("unassign_reviewers", project, manager, ids[:2], reviewer_ids=[rev1.id])
+    assert small.job is None  # at the threshold or under it: in the request, as before
+
+
+def test_a_cancelled_bulk_job_is_rolled_back_whole(setup, app):
+    from reviewapp.services.jobs import live, records, runner
+
+    project, manager, rev1, rev2, ids = setup
+    job = records.create_job(
+        "bulk",
+        project,
+        manager,
+        {"action": "delete_tasks", "task_ids": ids, "reviewer_ids": []},
+    )
+    db.session.commit()
+    live.request_cancel(job.id)
+    runner.run(job.id)
+    db.session.refresh(job)
+    assert job.status == "cancelled"
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 3
+
+
+def test_a_bulk_job_refuses_a_user_who_lost_the_role(setup, app):
+    from reviewapp.services.jobs import records, runner
+
+    project, manager, rev1, rev2, ids = setup
+    job = records.create_job(
+        "bulk", project, manager, {"action": "delete_tasks", "task_ids": ids, "reviewer_ids": []}
+    )
+    manager.role = "reviewer"
+    db.session.commit()
+    runner.run(job.id)
+    db.session.refresh(job)
+    assert job.status == "failed" and "is for admin, manager only" in job.error
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 3
+
+
+def test_a_missing_reviewer_is_refused_before_any_job(setup, app):
+    project, manager, rev1, rev2, ids = setup
+    app.config["JOBS_BULK_THRESHOLD"] = 1
+    with pytest.raises(BulkError):
+        run("assign_reviewers", project, manager, ids, reviewer_ids=[])
+    from reviewapp.models import Job
+
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0

@@ -2,13 +2,15 @@ from flask import abort, request
 
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
+from reviewapp.api.jobs import import_summary, not_done, still_running, wait_seconds
 from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
 from reviewapp.services.data_manager.query import TableState, table_page
 from reviewapp.services.import_export.exporter import FORMATS, ONLY, export_chunks, export_filename
-from reviewapp.services.import_export.importer import ImportFailed, import_file
+from reviewapp.services.jobs.records import wait_for
+from reviewapp.services.jobs.submit import start_import
 from reviewapp.services.projects import create_project
 
 
@@ -57,18 +59,22 @@ def get_project_api(project_id: int):
 @token_required
 def import_api(project_id: int):
     """Import the request body (Label Studio JSON, CSV or TSV by its Content-Type, or a
-    multipart upload of such a file); all or nothing."""
-    project = get_project_for(api_user(), project_id, MANAGERS)
+    multipart upload of such a file) as a job, all or nothing; waits `wait` seconds for it."""
+    user = api_user()
+    project = get_project_for(user, project_id, MANAGERS)
+    seconds = wait_seconds(request.args)
     stream, name = _import_body()
-    try:
-        summary = import_file(project, stream, name)
-    except ImportFailed as error:
+    job = wait_for(start_import(project, user, stream, name).id, seconds)
+    if not job.finished:
+        return still_running(job)
+    if job.status == "done":
+        return import_summary(job), 201
+    if job.status == "failed" and (job.error or "").endswith("Nothing was imported."):
         hint = ""
-        if str(error).startswith("The file"):  # the body could not be read at all
+        if job.error.startswith("The file"):  # the body could not be read at all
             hint = f" Send it as {', '.join(BODY_TYPES)}, or as a multipart upload ('file')."
-        abort(400, f"{error} Nothing was imported.{hint}")
-    db.session.commit()
-    return summary.as_dict(), 201
+        abort(400, f"{job.error}{hint}")
+    return not_done(job)
 
 
 @bp.get("/projects/<int:project_id>/export")

@@ -1,6 +1,6 @@
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,6 +11,7 @@ from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for, has_role
 from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_action
+from reviewapp.services.jobs.records import wait_for
 from reviewapp.services.data_manager.query import (
     ORDERINGS,
     PAGE_SIZES,
@@ -110,6 +111,15 @@ def bulk(project_id: int):
         action = ACTIONS[form.action.data]
         confirm = {"action": action, "message": outcome.message, "selection": selection}
         return _render_table(project, state, blocks=("bulk_confirm",), confirm=confirm)
+    if outcome.job is not None:
+        # Too big for a request: a job. Done within the wait, it answers as if it were not.
+        job = wait_for(outcome.job.id, current_app.config["JOBS_WAIT"])
+        if job.status == "done":
+            return _answer(project, state, job.message, "success")
+        if job.status == "failed":
+            return _answer(project, state, job.message, "error")
+        flash(f"{outcome.message} It goes on in the background.", "info")
+        return htmx.redirect_response(url_for("jobs.show", job_id=job.id))
     return _answer(project, state, outcome.message, "success")
 
 

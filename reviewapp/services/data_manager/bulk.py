@@ -2,6 +2,9 @@
 
 Each action takes the selected task ids (resolved once, so an action that changes what the
 filter matches does not change its own selection) and returns a sentence saying what changed.
+Over more than JOBS_BULK_THRESHOLD tasks the action runs as a job (kind "bulk"), still in one
+transaction: a cancelled or failed run is rolled back whole, and the ids it was given are
+the selection as it was when the user confirmed.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import Select, delete, func, insert, literal, select, update
 
 from reviewapp.db import CHUNK
 from reviewapp.extensions import db
 from reviewapp.models import (
     Annotation,
+    Job,
     Membership,
     Prediction,
     Project,
@@ -43,6 +48,16 @@ class BulkRequest:
     user: User
     task_ids: list[int]
     reviewer_ids: tuple[int, ...] = ()
+    # A job's Progress: called after each chunk (and raises Cancelled when asked to stop).
+    progress: Callable[..., None] | None = None
+
+    def chunks(self) -> Iterator[Sequence[int]]:
+        done, total = 0, len(self.task_ids)
+        for chunk in chunks(self.task_ids):
+            yield chunk
+            done += len(chunk)
+            if self.progress:
+                self.progress(done, total, f"{done:,} of {total:,} tasks")
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,7 @@ def assign_reviewers(request: BulkRequest) -> str:
     reviewers = _reviewers(request)
     reviewer_ids = [r.id for r in reviewers]
     now, existed = utcnow(), 0
-    for chunk in chunks(request.task_ids):
+    for chunk in request.chunks():
         # Counted first: INSERT ... SELECT reports no reliable rowcount on every driver.
         existed += db.session.scalar(
             select(func.count(ReviewerAssignment.id)).where(
@@ -121,7 +136,7 @@ def unassign_reviewers(request: BulkRequest) -> str:
     """Remove the picked reviewers' assignments from every selected task."""
     reviewers = _reviewers(request)
     removed = 0
-    for chunk in chunks(request.task_ids):
+    for chunk in request.chunks():
         result = db.session.execute(
             delete(ReviewerAssignment).where(
                 ReviewerAssignment.task_id.in_(chunk),
@@ -139,7 +154,7 @@ def assign_ground_truth(request: BulkRequest) -> str:
     """On each selected task without ground truth, mark its earliest non-skipped annotation
     (by created_at, then id). Tasks with ground truth keep it; tasks with none are reported."""
     marked, had, empty = [], 0, 0
-    for chunk in chunks(request.task_ids):
+    for chunk in request.chunks():
         rows = db.session.execute(
             select(Task.id, Task.has_ground_truth, Task.annotation_count).where(Task.id.in_(chunk))
         ).all()
@@ -176,7 +191,7 @@ def assign_ground_truth(request: BulkRequest) -> str:
 def delete_ground_truth(request: BulkRequest) -> str:
     """Clear the ground-truth flag on the selected tasks, and so their scores against ground
     truth; the annotations stay."""
-    cleared = sum(clear_ground_truth(chunk) for chunk in chunks(request.task_ids))
+    cleared = sum(clear_ground_truth(chunk) for chunk in request.chunks())
     return f"Removed ground truth from {_plural(cleared, 'task')}; the annotations are kept."
 
 
@@ -197,7 +212,7 @@ def confirm_delete_annotations(request: BulkRequest) -> str:
 
 def delete_annotations(request: BulkRequest) -> str:
     """Delete every annotation (and so its reviews) of the selected tasks."""
-    deleted = sum(delete_all_annotations(request.project.id, c) for c in chunks(request.task_ids))
+    deleted = sum(delete_all_annotations(request.project.id, c) for c in request.chunks())
     return (
         f"Deleted {_plural(deleted, 'annotation')} from {_plural(len(request.task_ids), 'task')}; "
         "they are back in the label stream."
@@ -208,7 +223,7 @@ def confirm_delete_tasks(request: BulkRequest) -> str:
     annotations = _annotation_count(request.task_ids)
     predictions = sum(
         db.session.scalar(select(func.count(Prediction.id)).where(Prediction.task_id.in_(chunk)))
-        for chunk in chunks(request.task_ids)
+        for chunk in request.chunks()
     )
     tasks = _plural(len(request.task_ids), "task")
     return (
@@ -220,7 +235,7 @@ def confirm_delete_tasks(request: BulkRequest) -> str:
 def delete_tasks(request: BulkRequest) -> str:
     """Delete the selected tasks with everything on them."""
     deleted = 0
-    for chunk in chunks(request.task_ids):
+    for chunk in request.chunks():
         forget_task_counts(request.project.id, chunk)
         deleted += db.session.execute(delete(Task).where(Task.id.in_(chunk))).rowcount
     return f"Deleted {_plural(deleted, 'task')}."
@@ -265,6 +280,7 @@ ACTIONS: dict[str, BulkAction] = {
 class BulkOutcome:
     message: str
     needs_confirmation: bool = False
+    job: Job | None = None  # the job running the action, when it is too big for a request
 
 
 def apply_bulk_action(
@@ -290,8 +306,20 @@ def apply_bulk_action(
     request = BulkRequest(project, user, ids, tuple(reviewer_ids))
     if action.confirm and not confirmed:
         return BulkOutcome(action.confirm(request), needs_confirmation=True)
+    if action.needs_reviewers:
+        _reviewers(request)  # refuse a missing reviewer now, not in the job
+    if len(ids) > int(current_app.config["JOBS_BULK_THRESHOLD"]):
+        from reviewapp.services.jobs.submit import submit
+
+        params = {"action": name, "task_ids": ids, "reviewer_ids": list(reviewer_ids)}
+        job = submit("bulk", project, user, params)
+        return BulkOutcome(f"{action.label}: started on {_plural(len(ids), 'task')}.", job=job)
+    return run_action(request, action)
+
+
+def run_action(request: BulkRequest, action: BulkAction) -> BulkOutcome:
     if action.changes_tasks:
         # All of them at once, in id order, before any project row: taken chunk by chunk
         # after a project write, they could deadlock with a verdict on one of the tasks.
-        lock_tasks(ids)
+        lock_tasks(request.task_ids)
     return BulkOutcome(action.run(request))

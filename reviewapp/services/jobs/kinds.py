@@ -87,6 +87,27 @@ def run_rescore(job: Job, progress: Progress) -> dict:
     return {"tasks": done, "message": f"Recomputed the scores of {done:,} tasks."}
 
 
+def run_bulk(job: Job, progress: Progress) -> dict:
+    """A Data Manager bulk action over more tasks than a request should hold."""
+    from reviewapp.models import User
+    from reviewapp.permissions import has_role
+    from reviewapp.services.data_manager.bulk import ACTIONS, BulkRequest, run_action
+
+    project = _project(job)
+    user = db.session.get(User, job.user_id) if job.user_id else None
+    if user is None:
+        raise JobRefused("The user who started the action no longer exists.")
+    action = ACTIONS[job.params["action"]]
+    if not has_role(user, action.roles):
+        raise JobRefused(f"{action.label} is for {', '.join(action.roles)} only.")
+    ids = job.params["task_ids"]
+    request = BulkRequest(project, user, ids, tuple(job.params.get("reviewer_ids", ())), progress)
+    progress(0, len(ids), "Starting")
+    outcome = run_action(request, action)
+    db.session.commit()
+    return {"tasks": len(ids), "action": action.name, "message": outcome.message}
+
+
 def _project(job: Job) -> Project:
     project = db.session.get(Project, job.project_id)
     if project is None:
@@ -98,4 +119,5 @@ KINDS: dict[str, Callable[[Job, Progress], dict]] = {
     "import": run_import,
     "export": run_export,
     "rescore": run_rescore,
+    "bulk": run_bulk,
 }

@@ -34,12 +34,14 @@ def start_import(project: Project, user: User, stream: IO[bytes], filename: str)
     os.makedirs(folder, exist_ok=True)
     extension = os.path.splitext(filename or "")[1].lower()[:10]
     path = os.path.join(folder, f"{uuid.uuid4().hex}{extension}")
-    with open(path, "wb") as out:
-        shutil.copyfileobj(stream, out, 1024 * 1024)
     try:
+        # A chunked body over MAX_CONTENT_LENGTH raises 413 while it is read: no partial file.
+        with open(path, "wb") as out:
+            shutil.copyfileobj(stream, out, 1024 * 1024)
         return submit("import", project, user, {"upload": path, "filename": filename or ""})
     except BaseException:
-        os.remove(path)
+        if os.path.exists(path):
+            os.remove(path)
         raise
 
 

@@ -1,0 +1,147 @@
+"""JSON for background jobs: a job's state, cancelling it, an export made as a job and its
+download; and how an API call that started a job answers (done within `wait`, or 202)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import abort, current_app, request, send_file, url_for
+
+from reviewapp.api import bp
+from reviewapp.api.auth import api_user, token_required
+from reviewapp.downloads import MIMETYPES
+from reviewapp.extensions import db
+from reviewapp.models import Job
+from reviewapp.permissions import MANAGERS, get_project_for
+from reviewapp.services.import_export.exporter import FORMATS, ONLY
+from reviewapp.services.jobs.records import cancel, describe, get_job_for, wait_for
+from reviewapp.services.jobs.submit import start_export
+
+WAIT_MAX = 60
+BRIEF = ("id", "status", "progress", "url")
+
+
+def wait_seconds(args) -> float:
+    """The `wait` parameter: seconds to wait for the job, 0..60 (default JOBS_WAIT)."""
+    raw = args.get("wait")
+    if raw is None or raw == "":
+        return float(current_app.config["JOBS_WAIT"])
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds <= WAIT_MAX:  # also refuses nan
+        abort(400, f"wait must be a number of seconds from 0 to {WAIT_MAX}.")
+    return seconds
+
+
+def job_url(job: Job) -> str:
+    return url_for("api.job_api", job_id=job.id, _external=True)
+
+
+def job_json(job: Job) -> dict:
+    """describe(job) with its url, a done export's download_url, a done import's summary;
+    never the export file's path on the server."""
+    out = describe(job)
+    out["url"] = job_url(job)
+    if job.kind == "export" and isinstance(out["result"], dict):
+        out["result"] = {k: v for k, v in out["result"].items() if k != "path"}
+    if downloadable(job):
+        out["download_url"] = url_for("api.job_download", job_id=job.id, _external=True)
+    if job.kind == "import" and job.status == "done":
+        out["summary"] = import_summary(job)
+    return out
+
+
+def import_summary(job: Job) -> dict:
+    return {k: v for k, v in (job.result or {}).items() if k != "message"}
+
+
+def downloadable(job: Job) -> bool:
+    result = job.result or {}
+    path = result.get("path")
+    return (
+        job.kind == "export"
+        and job.status == "done"
+        and not result.get("expired")
+        and bool(path)
+        and os.path.isfile(path)
+    )
+
+
+def still_running(job: Job):
+    """202 with the job's id, status and progress, and where to ask again."""
+    full = job_json(job)
+    return {"job": {k: full[k] for k in BRIEF}}, 202, {"Location": full["url"]}
+
+
+def not_done(job: Job):
+    """A job that ended without its result: failed (500) or cancelled meanwhile (409)."""
+    status = 409 if job.status == "cancelled" else 500
+    return {"error": job.message, "job": job_json(job)}, status
+
+
+@bp.get("/jobs/<int:job_id>")
+@token_required
+def job_api(job_id: int):
+    """A job: status, progress, message, result (summary, download_url when there is one)."""
+    return {"job": job_json(get_job_for(api_user(), job_id))}
+
+
+@bp.post("/jobs/<int:job_id>/cancel")
+@token_required
+def cancel_job_api(job_id: int):
+    """Cancel a queued job at once, a running one at its next step; 409 once finished."""
+    user = api_user()
+    job = get_job_for(user, job_id)
+    finished = job.finished
+    message = cancel(job, user)
+    if finished:
+        return {"error": message}, 409
+    db.session.commit()
+    return {"job": job_json(job), "message": message}
+
+
+@bp.post("/projects/<int:project_id>/exports")
+@token_required
+def start_export_api(project_id: int):
+    """Export the project as a job: format, only and wait as query parameters or JSON."""
+    user = api_user()
+    project = get_project_for(user, project_id, MANAGERS)
+    args = _export_args()
+    fmt, only = str(args.get("format") or "json"), str(args.get("only") or "all")
+    if fmt not in FORMATS or only not in ONLY:
+        abort(400, f"format must be one of {', '.join(FORMATS)}; only one of {', '.join(ONLY)}.")
+    seconds = wait_seconds(args)
+    job = wait_for(start_export(project, user, fmt, only).id, seconds)
+    if not job.finished:
+        return still_running(job)
+    if job.status != "done":
+        return not_done(job)
+    return {"job": job_json(job)}, 201
+
+
+def _export_args() -> dict:
+    args = dict(request.args.items())
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            abort(400, "Send a JSON object with 'format', 'only' and 'wait', or query parameters.")
+        args.update(body)
+    return args
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@token_required
+def job_download(job_id: int):
+    """The file a done export job wrote, under its export name; 404 until then or expired."""
+    job = get_job_for(api_user(), job_id)
+    if not downloadable(job):
+        abort(404)
+    filename = job.result["filename"]
+    return send_file(
+        job.result["path"],
+        mimetype=MIMETYPES[filename.rsplit(".", 1)[-1]],
+        as_attachment=True,
+        download_name=filename,
+    )
