@@ -89,8 +89,11 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     def include_name(name, type_, parent_names):
-        # SQLite's full-text index over task text is created by the migration, not the models.
-        return not (type_ == "table" and text_search.is_own_table(name))
+        # The text-search indexes (SQLite's FTS5 table, PostgreSQL's trigram index) are
+        # created by migrations, not declared by the models.
+        if type_ == "table" and text_search.is_own_table(name):
+            return False
+        return not (type_ == "index" and text_search.is_own_index(name))
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("include_name", include_name)
