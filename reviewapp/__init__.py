@@ -10,7 +10,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from reviewapp import security
 from reviewapp.config import DEFAULT_SECRET_KEY, Defaults
-from reviewapp.db import sqlite  # noqa: F401  (SQLite's pragmas on every connection)
+from reviewapp.db import (
+    sqlite,  # noqa: F401  (SQLite's pragmas on every connection)
+    text_search,
+)
 from reviewapp.extensions import csrf, db, login_manager, migrate
 from reviewapp.labeling import image_urls
 from reviewapp.services.jobs import queue as jobs_queue
@@ -50,6 +53,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
 
     db.init_app(app)
+    if not app.testing:
+        with app.app_context():
+            text_search.notice_at_start(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -62,6 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from reviewapp.cli import register_cli
     from reviewapp.dashboard import bp as dashboard_bp
     from reviewapp.docs import bp as docs_bp
+    from reviewapp.jobs import bp as jobs_bp
     from reviewapp.label import bp as label_bp
     from reviewapp.projects import bp as projects_bp
     from reviewapp.review import bp as review_bp
@@ -75,6 +82,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(label_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie
     register_cli(app)

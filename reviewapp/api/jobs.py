@@ -3,8 +3,6 @@ download; and how an API call that started a job answers (done within `wait`, or
 
 from __future__ import annotations
 
-import os
-
 from flask import abort, current_app, request, send_file, url_for
 
 from reviewapp.api import bp
@@ -14,6 +12,7 @@ from reviewapp.extensions import db
 from reviewapp.models import Job
 from reviewapp.permissions import MANAGERS, get_project_for
 from reviewapp.services.import_export.exporter import FORMATS, ONLY
+from reviewapp.services.jobs import records
 from reviewapp.services.jobs.records import cancel, describe, get_job_for, wait_for
 from reviewapp.services.jobs.submit import start_export
 
@@ -46,7 +45,7 @@ def job_json(job: Job) -> dict:
     out["url"] = job_url(job)
     if job.kind == "export" and isinstance(out["result"], dict):
         out["result"] = {k: v for k, v in out["result"].items() if k != "path"}
-    if downloadable(job):
+    if records.export_file(job):
         out["download_url"] = url_for("api.job_download", job_id=job.id, _external=True)
     if job.kind == "import" and job.status == "done":
         out["summary"] = import_summary(job)
@@ -55,18 +54,6 @@ def job_json(job: Job) -> dict:
 
 def import_summary(job: Job) -> dict:
     return {k: v for k, v in (job.result or {}).items() if k != "message"}
-
-
-def downloadable(job: Job) -> bool:
-    result = job.result or {}
-    path = result.get("path")
-    return (
-        job.kind == "export"
-        and job.status == "done"
-        and not result.get("expired")
-        and bool(path)
-        and os.path.isfile(path)
-    )
 
 
 def still_running(job: Job):
@@ -136,7 +123,7 @@ def _export_args() -> dict:
 def job_download(job_id: int):
     """The file a done export job wrote, under its export name; 404 until then or expired."""
     job = get_job_for(api_user(), job_id)
-    if not downloadable(job):
+    if not records.export_file(job):
         abort(404)
     filename = job.result["filename"]
     return send_file(

@@ -1,13 +1,11 @@
-import os
-
 from flask import abort, send_file, url_for
 from flask_login import current_user, login_required
 
 from reviewapp import htmx
 from reviewapp.downloads import MIMETYPES
 from reviewapp.extensions import db
-from reviewapp.models import Job, Project
 from reviewapp.jobs import bp
+from reviewapp.models import Job, Project, User
 from reviewapp.services.jobs import live, records
 
 
@@ -19,19 +17,11 @@ def _status(job: Job, **answer):
         job=job,
         info=records.describe(job),
         project=db.session.get(Project, job.project_id) if job.project_id else None,
+        author=db.session.get(User, job.user_id) if job.user_id else None,
         cancelling=job.status == "running" and live.cancel_requested(job.id),
-        downloadable=_export_file(job) is not None,
+        downloadable=records.export_file(job) is not None,
         **answer,
     )
-
-
-def _export_file(job: Job) -> str | None:
-    """The file a done export wrote, while it is kept (JOBS_EXPORT_RETENTION_HOURS)."""
-    result = job.result or {}
-    path = result.get("path")
-    if job.kind != "export" or job.status != "done" or result.get("expired") or not path:
-        return None
-    return path if os.path.isfile(path) else None
 
 
 @bp.get("/<int:job_id>")
@@ -62,7 +52,7 @@ def cancel(job_id: int):
 def download(job_id: int):
     """The file of a done export job, under its export name; 404 before, or once expired."""
     job = records.get_job_for(current_user, job_id)
-    path = _export_file(job)
+    path = records.export_file(job)
     if path is None:
         abort(404)
     filename = job.result["filename"]

@@ -25,9 +25,9 @@ from reviewapp.projects.forms import (
     MemberForm,
     SettingsForm,
 )
-from reviewapp.services.derived.scores import rescore_chunks
 from reviewapp.services.import_export.exporter import export_chunks, export_filename
-from reviewapp.services.import_export.importer import ImportFailed, import_file
+from reviewapp.services.jobs import records
+from reviewapp.services.jobs.submit import start_export, start_import, start_rescore
 from reviewapp.services.media import may_fetch_media
 from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
 from reviewapp.services.users import add_member, find_user, remove_member
@@ -62,7 +62,22 @@ def new():
 def show(project_id: int):
     """A project's overview: counts, members and what the user can do here."""
     project = get_project_for(current_user, project_id)
-    return render_template("projects/show.html", project=project, counts=project_counts(project.id))
+    jobs = _recent_jobs(project) if current_user.role in MANAGERS else []
+    return render_template(
+        "projects/show.html", project=project, counts=project_counts(project.id), jobs=jobs
+    )
+
+
+def _recent_jobs(project) -> list[dict]:
+    """The project's latest jobs for its page: each row, its describe() and who started it."""
+    return [
+        {
+            "job": job,
+            "info": records.describe(job),
+            "user": db.session.get(User, job.user_id) if job.user_id else None,
+        }
+        for job in records.recent_jobs(project)
+    ]
 
 
 @bp.route("/projects/<int:project_id>/settings", methods=["GET", "POST"])
@@ -84,9 +99,13 @@ def settings(project_id: int):
             message = "Settings saved."
             if rescore:
                 # Region matches depend on the IoU threshold: every stored score changes.
-                for _ in rescore_chunks(project):
-                    db.session.commit()
-                tasks = project_counts(project.id)["tasks"]
+                job = records.wait_for(
+                    start_rescore(project, current_user).id, current_app.config["JOBS_WAIT"]
+                )
+                if job.status != "done":
+                    flash(f"{message} The scores are being recomputed.", "success")
+                    return redirect(url_for("jobs.show", job_id=job.id), 303)
+                tasks = job.result["tasks"]
                 message += f" Agreement and ground-truth scores recomputed for {tasks:,} tasks."
             flash(message, "success")
             return redirect(url_for("projects.settings", project_id=project.id))
@@ -97,20 +116,22 @@ def settings(project_id: int):
 @bp.route("/projects/<int:project_id>/import", methods=["GET", "POST"])
 @login_required
 def import_tasks(project_id: int):
-    """Upload a Label Studio JSON or CSV file; all of it is imported or none."""
+    """Upload a Label Studio JSON or CSV file; all of it is imported or none. The import runs
+    as a job: done within JOBS_WAIT, the page answers as a plain import would; else the
+    job's page shows its progress."""
     project = get_project_for(current_user, project_id, MANAGERS)
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
-            summary = import_file(project, upload.stream, upload.filename or "")
-        except ImportFailed as error:
-            form.file.errors.append(f"{error} Nothing was imported.")
-        else:
-            db.session.commit()
-            for line in summary.lines():
+        job = start_import(project, current_user, upload.stream, upload.filename or "")
+        job = records.wait_for(job.id, current_app.config["JOBS_WAIT"])
+        if job.status == "done":
+            for line in job.result["messages"]:
                 flash(line, "success")
             return redirect(url_for("projects.show", project_id=project.id))
+        if job.status != "failed":
+            return redirect(url_for("jobs.show", job_id=job.id), 303)
+        form.file.errors.append(job.message)
     status = 422 if form.is_submitted() else 200
     return render_template("projects/import.html", project=project, form=form), status
 
@@ -129,6 +150,24 @@ def export(project_id: int):
             export_filename(project.id, fmt, only), export_chunks(project.id, fmt, only)
         )
     return render_template("projects/export.html", project=project, form=form)
+
+
+@bp.post("/projects/<int:project_id>/export")
+@login_required
+def export_choice(project_id: int):
+    """The export page's form: Download redirects to the streamed file; Prepare in the
+    background starts an export job and shows its page (with the link once done)."""
+    project = get_project_for(current_user, project_id, MANAGERS)
+    form = ExportForm(request.form)
+    if not form.validate():
+        abort(400, "Choose a format (json or csv) and which annotations to export.")
+    fmt, only = form.format.data, form.only.data
+    if "background" not in request.form:
+        args = {"download": 1, "format": fmt, "only": only}
+        return redirect(url_for("projects.export", project_id=project.id, **args), 303)
+    job = start_export(project, current_user, fmt, only)
+    records.wait_for(job.id, current_app.config["JOBS_WAIT"])
+    return redirect(url_for("jobs.show", job_id=job.id), 303)
 
 
 @bp.route("/projects/<int:project_id>/members", methods=["GET", "POST"])

@@ -11,7 +11,6 @@ from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for, has_role
 from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_action
-from reviewapp.services.jobs.records import wait_for
 from reviewapp.services.data_manager.query import (
     ORDERINGS,
     PAGE_SIZES,
@@ -30,6 +29,7 @@ from reviewapp.services.data_manager.saved_views import (
 )
 from reviewapp.services.data_manager.task_page import task_detail
 from reviewapp.services.import_export.exporter import FORMATS, export_chunks, export_filename
+from reviewapp.services.jobs.records import wait_for
 from reviewapp.tasks import bp
 from reviewapp.tasks.forms import BulkForm
 

@@ -81,6 +81,29 @@ def live_server(tmp_path):
 
 
 @pytest.fixture
+def queued_server(tmp_path):
+    """live_server as production runs it: jobs go to a queue file (JOBS_PATH) that a worker
+    process reads (`flask --app app worker`, started by the test), and forms wait for none
+    (JOBS_WAIT=0). The instance folder is tmp_path/instance, the database tmp_path/e2e.db."""
+    app = make_app(
+        f"sqlite:///{tmp_path}/e2e.db",
+        tmp_path,
+        WTF_CSRF_ENABLED=True,
+        JOBS_IMMEDIATE=False,
+        JOBS_PATH=str(tmp_path / "jobs.db"),
+        JOBS_WAIT=0,
+    )
+    with app.app_context():
+        db.create_all()
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, accept_downloads=True)
     page = context.new_page()

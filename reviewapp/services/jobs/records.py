@@ -126,6 +126,15 @@ def _iso(value) -> str | None:
     return value.isoformat() + "Z" if value else None
 
 
+def export_file(job: Job) -> str | None:
+    """The file a done export wrote, while it is kept (JOBS_EXPORT_RETENTION_HOURS)."""
+    result = job.result or {}
+    path = result.get("path")
+    if job.kind != "export" or job.status != "done" or result.get("expired") or not path:
+        return None
+    return path if os.path.isfile(path) else None
+
+
 def recent_jobs(project: Project, limit: int = 10) -> list[Job]:
     return list(
         db.session.scalars(
