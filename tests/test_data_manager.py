@@ -6,7 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from reviewapp.extensions import db
-from reviewapp.models import ReviewerAssignment, SavedView, Task
+from reviewapp.models import Annotation, ReviewerAssignment, SavedView, Task
+from reviewapp.services.data_manager.bulk import ACTIONS
+from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.users import add_member
 from tests import factories
 
 
@@ -212,15 +215,15 @@ def test_hidden_columns_are_remembered_per_user(client, auth, dm, htmx):
     shown = ["data", "annotations", "agreement"]
     response = client.post(url(project, "/columns"), data={"columns": shown}, headers=htmx)
     assert (
-        "<th>Created" not in response.get_data(as_text=True)
+        'class="col-created"' not in response.get_data(as_text=True)
         and "Prediction score" not in response.get_data(as_text=True).split('id="task-table"')[-1]
     )
     body = client.get(url(project)).get_data(as_text=True)
-    table = body.split('class="grid tasks"')[1]
+    table = body.split('<table class="grid tasks')[1]
     assert "Agreement" in table and "Prediction score" not in table and "Created" not in table
     auth.logout()
     auth.login(reviewer)
-    table = client.get(url(project)).get_data(as_text=True).split('class="grid tasks"')[1]
+    table = client.get(url(project)).get_data(as_text=True).split('<table class="grid tasks')[1]
     assert "Prediction score" in table
 
 
@@ -304,3 +307,106 @@ def test_bulk_without_an_action_is_400(client, dm, htmx):
     response = client.post(url(project, "/bulk"), data={"ids": ids}, headers=htmx)
     assert response.status_code == 400 and "Unknown bulk action." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Task.id))) == 5
+
+
+def _row(body: str, task_id: int) -> str:
+    start = body.index(f'<tr id="task-{task_id}">')
+    return body[start : body.index("</tr>", start)]
+
+
+def test_row_preview_is_one_line_with_the_full_text_in_its_title(client, dm):
+    project, *_ = dm
+    long_text = "Starts here. " + "y" * 800 + " and ends here."
+    factories.text_tasks(project, long_text)
+    task_id = db.session.scalar(select(func.max(Task.id)))
+    body = client.get(url(project)).get_data(as_text=True)
+    row = _row(body, task_id)
+    # The whole text is the title; the visible text is cut by CSS, not at a word boundary.
+    assert f'<td class="preview" title="{long_text}">' in row
+    assert '<span class="preview-text">Starts here. yyyy' in row
+    assert 'class="grid tasks compact" data-density-table' in body
+    assert "data-density-toggle" in body and "css/data_manager.css" in body
+    assert long_text in client.get(url(project, f"/{task_id}")).get_data(as_text=True)
+
+
+def test_bulk_buttons_destructive_ones_in_red_and_posted_once(client, dm):
+    project, *_ = dm
+    body = client.get(url(project)).get_data(as_text=True)
+
+    def button(action: str) -> str:
+        start = body.index(f'<button type="submit" name="action" value="{action}"')
+        return body[start : body.index("</button>", start)]
+
+    for action in ("delete_tasks", "delete_annotations", "delete_ground_truth"):
+        assert 'class="small danger"' in button(action)
+    for action in ("assign_reviewers", "unassign_reviewers", "assign_ground_truth"):
+        assert 'class="small secondary"' in button(action)
+    for action in ACTIONS:
+        # data_manager.js disables and counts them; htmx disables the one posting.
+        assert "data-bulk-action" in button(action)
+        assert 'hx-disabled-elt="this"' in button(action)
+        assert "<span data-count></span>" in button(action)
+    assert body.count("data-bulk-action") == len(ACTIONS) + 2  # and the two exports
+    confirm = client.post(
+        url(project, "/bulk"),
+        data={"action": "delete_tasks", "ids": dm[3][:1]},
+        headers={"HX-Request": "true"},
+    ).get_data(as_text=True)
+    assert 'hx-disabled-elt="find button[type=submit]"' in confirm
+
+
+def test_reviewers_column_tells_assigned_from_reviewed(client, dm, htmx):
+    project, manager, reviewer, ids = dm
+    other = factories.user("reviewer", email="carl@x.com")
+    add_member(project.id, other)
+    annotation = db.session.scalar(select(Annotation).where(Annotation.task_id == ids[0]))
+    factories.review(annotation, reviewer)
+    db.session.commit()
+    data = {"action": "assign_reviewers", "reviewers": [reviewer.id, other.id], "ids": ids[:1]}
+    body = client.post(url(project, "/bulk"), data=data, headers=htmx).get_data(as_text=True)
+    row = _row(body, ids[0])
+    assigned = row[row.index('<span class="assigned">') : row.index('<span class="reviewed">')]
+    reviewed = row[row.index('<span class="reviewed">') :]
+    assert "assigned:" in assigned and ">carl<" in assigned and ">rev<" in assigned
+    assert "reviewed:" in reviewed and ">rev<" in reviewed and "carl" not in reviewed
+    assert 'title="Assigned: carl@x.com, rev@x.com. Reviewed by: rev@x.com."' in row
+
+    data["action"] = "unassign_reviewers"
+    body = client.post(url(project, "/bulk"), data=data, headers=htmx).get_data(as_text=True)
+    row = _row(body, ids[0])
+    # The assignment is gone; the review that rev gave stays.
+    assert '<span class="assigned">' not in row and "carl" not in row
+    assert '<span class="reviewed"><span class="people-role">reviewed:</span>' in row
+    assert 'title="Assigned: nobody. Reviewed by: rev@x.com."' in row
+    assert '<span class="reviewed">' not in _row(body, ids[1])
+
+
+def test_review_status_in_words(client, dm):
+    project, manager, reviewer, ids = dm
+    task = db.session.get(Task, ids[0])
+    factories.tasks(
+        project,
+        [{"data": {"text": "two"}, "annotations": [factories.annotation("b@x.com")]}],
+    )
+    second = db.session.scalar(select(func.max(Task.id)))
+    for task_id in (ids[0], second):
+        annotation = db.session.scalar(select(Annotation).where(Annotation.task_id == task_id))
+        factories.review(annotation, reviewer, "rejected" if task_id == second else "accepted")
+        annotation.review_status = "rejected" if task_id == second else "accepted"
+    factories.tasks(
+        project,
+        [{"data": {"text": "bare"}}],
+    )
+    bare = db.session.scalar(select(func.max(Task.id)))
+    refresh_tasks(project, [ids[0], second], results_changed=False)
+    db.session.commit()
+    assert task.accepted_count == 1
+    body = client.get(url(project)).get_data(as_text=True)
+    assert '<td class="review-status" title="1 accepted"><span class="ok">1 accepted</span>' in (
+        _row(body, ids[0])
+    )
+    assert '<span class="bad">1 rejected</span>' in _row(body, second)
+    assert '<td class="review-status" title="1 pending"><span class="pending">1 pending</span>' in (
+        _row(body, ids[1])
+    )
+    assert '<td class="review-status">–</td>' in _row(body, bare)

@@ -46,7 +46,7 @@ def test_filter_order_select_assign_and_review(page, live_server):
     expect(page.locator("[data-review-button]")).to_have_text("Review 3 tasks")
 
     page.get_by_label("Reviewers to assign or unassign").select_option(label="rita@example.com")
-    page.get_by_role("button", name="Assign reviewers", exact=True).click()
+    page.get_by_role("button", name="Assign reviewers (3)", exact=True).click()
     expect(page.locator("#flash")).to_contain_text(
         "Assigned 1 reviewer to 3 tasks; 0 pairs already existed."
     )

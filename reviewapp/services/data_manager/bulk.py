@@ -71,6 +71,8 @@ class BulkAction:
     needs_reviewers: bool = False
     # Changes annotations, scores or task columns: the tasks are held first (lock_tasks).
     changes_tasks: bool = True
+    # Removes something (tasks, annotations, the ground-truth flag): shown as a danger button.
+    destructive: bool = False
 
 
 def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
@@ -261,16 +263,28 @@ ACTIONS: dict[str, BulkAction] = {
             changes_tasks=False,
         ),
         BulkAction("assign_ground_truth", "Assign ground truth", MANAGERS, assign_ground_truth),
-        BulkAction("delete_ground_truth", "Delete ground truth", MANAGERS, delete_ground_truth),
+        BulkAction(
+            "delete_ground_truth",
+            "Delete ground truth",
+            MANAGERS,
+            delete_ground_truth,
+            destructive=True,
+        ),
         BulkAction(
             "delete_annotations",
             "Delete annotations",
             MANAGERS,
             delete_annotations,
             confirm=confirm_delete_annotations,
+            destructive=True,
         ),
         BulkAction(
-            "delete_tasks", "Delete tasks", MANAGERS, delete_tasks, confirm=confirm_delete_tasks
+            "delete_tasks",
+            "Delete tasks",
+            MANAGERS,
+            delete_tasks,
+            confirm=confirm_delete_tasks,
+            destructive=True,
         ),
     )
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select
 
 from reviewapp.db import text_search
 from reviewapp.extensions import db
@@ -418,7 +418,14 @@ class Person:
 class TaskRow:
     task: Task
     annotators: list[Person]
-    reviewers: list[Person]  # assigned or who reviewed
+    assigned: list[Person]  # reviewers assigned to the task now, by email
+    reviewed: list[Person]  # who gave a verdict on one of its annotations, by email
+
+    @property
+    def reviewers(self) -> list[Person]:
+        """Assigned or who reviewed, once each, by email."""
+        people = {p.id: p for p in self.assigned + self.reviewed}
+        return sorted(people.values(), key=lambda p: p.email)
 
 
 @dataclass
@@ -441,12 +448,14 @@ def table_page(project_id: int, state: TableState) -> TablePage:
 
 
 def task_rows(ids: list[int]) -> list[TaskRow]:
-    """Rows for these task ids, in the given order; three queries whatever the page size."""
+    """Rows for these task ids, in the given order; three queries whatever the page size.
+    Assigned reviewers and those who reviewed are kept apart, so an unassign shows."""
     if not ids:
         return []
     tasks = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(ids)))}
     annotators: dict[int, dict[int, Person]] = {i: {} for i in ids}
-    reviewers: dict[int, dict[int, Person]] = {i: {} for i in ids}
+    assigned: dict[int, dict[int, Person]] = {i: {} for i in ids}
+    reviewed: dict[int, dict[int, Person]] = {i: {} for i in ids}
 
     for task_id, user_id, email in db.session.execute(
         select(Annotation.task_id, User.id, User.email)
@@ -455,24 +464,26 @@ def task_rows(ids: list[int]) -> list[TaskRow]:
         .order_by(Annotation.id)
     ):
         annotators[task_id].setdefault(user_id, Person(user_id, email))
-    assigned = (
-        select(ReviewerAssignment.task_id, User.id, User.email)
+    assignments = (
+        select(ReviewerAssignment.task_id, User.id, User.email, literal(True).label("assigned"))
         .join(User, User.id == ReviewerAssignment.user_id)
         .where(ReviewerAssignment.task_id.in_(ids))
     )
-    reviewed = (
-        select(Annotation.task_id, User.id, User.email)
+    reviews = (
+        select(Annotation.task_id, User.id, User.email, literal(False).label("assigned"))
         .join(Review, Review.annotation_id == Annotation.id)
         .join(User, User.id == Review.reviewer_id)
         .where(Annotation.task_id.in_(ids))
     )
-    for task_id, user_id, email in db.session.execute(assigned.union(reviewed)):
-        reviewers[task_id].setdefault(user_id, Person(user_id, email))
+    for task_id, user_id, email, is_assigned in db.session.execute(assignments.union(reviews)):
+        (assigned if is_assigned else reviewed)[task_id].setdefault(user_id, Person(user_id, email))
+
+    def by_email(people: dict[int, Person]) -> list[Person]:
+        return sorted(people.values(), key=lambda p: p.email)
+
     return [
         TaskRow(
-            tasks[i],
-            list(annotators[i].values()),
-            sorted(reviewers[i].values(), key=lambda p: p.email),
+            tasks[i], list(annotators[i].values()), by_email(assigned[i]), by_email(reviewed[i])
         )
         for i in ids
         if i in tasks

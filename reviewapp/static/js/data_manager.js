@@ -1,6 +1,8 @@
-// Data Manager selection: tick rows, the page, or all matching; keep the count and the
-// Review button's label in step; Cancel closes a bulk confirmation. The server does the
-// rest; without this script the checkboxes still submit with the form.
+// Data Manager selection: tick rows, the page, or all matching; keep the count, the
+// Review button's label and the bulk actions (disabled until a task is selected, then
+// "Delete tasks (3)") in step; Cancel closes a bulk confirmation; the compact/comfortable
+// toggle, remembered in localStorage; the sticky header's offset under the bulk bar. The
+// server does the rest; without this script the checkboxes still submit with the form.
 (function () {
   "use strict";
   // Boosted navigation may load this file again; listen once.
@@ -22,6 +24,14 @@
     if (review) {
       review.textContent = count === 0 ? "Review all tasks" : "Review " + count.toLocaleString() + (count === 1 ? " task" : " tasks");
     }
+    form.querySelectorAll("[data-bulk-action]").forEach(function (button) {
+      // htmx disables the button that is posting (hx-disabled-elt) and enables it again when
+      // the answer arrives; the refreshed table then has no selection, and this runs after.
+      if (button.hasAttribute("data-disabled-by-htmx")) return;
+      button.disabled = count === 0;
+      const counter = button.querySelector("[data-count]");
+      if (counter) counter.textContent = count === 0 ? "" : " (" + count.toLocaleString() + ")";
+    });
     const page = form.querySelector("[data-select-page]");
     if (page) {
       page.checked = rows.length > 0 && ticked === rows.length;
@@ -49,13 +59,63 @@
     region.innerHTML = "";
   });
 
+  const DENSITY_KEY = "reviewapp.dataManager.density";
+
+  function storedDensity() {
+    try {
+      return window.localStorage.getItem(DENSITY_KEY) === "comfortable" ? "comfortable" : "compact";
+    } catch (error) {
+      return "compact";
+    }
+  }
+
+  function applyDensity(density) {
+    document.querySelectorAll("[data-density-table]").forEach(function (table) {
+      table.classList.toggle("compact", density === "compact");
+      table.classList.toggle("comfortable", density === "comfortable");
+    });
+    document.querySelectorAll("[data-density-toggle]").forEach(function (button) {
+      button.hidden = false;
+      button.setAttribute("aria-pressed", density === "compact" ? "true" : "false");
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    const toggle = event.target.closest("[data-density-toggle]");
+    if (!toggle) return;
+    const density = toggle.getAttribute("aria-pressed") === "true" ? "comfortable" : "compact";
+    try {
+      window.localStorage.setItem(DENSITY_KEY, density);
+    } catch (error) {
+      // Storage refused (private mode): the toggle still works for this page.
+    }
+    applyDensity(density);
+  });
+
+  // The header sticks just below the sticky bulk bar, whose height depends on the width.
+  let observed = null;
+  function stickHeader(form) {
+    const bar = form.querySelector("#bulk-bar");
+    if (!bar || bar === observed) return;
+    observed = bar;
+    const set = function () { form.style.setProperty("--dm-sticky-top", bar.offsetHeight + "px"); };
+    set();
+    if (window.ResizeObserver) new ResizeObserver(set).observe(bar);
+  }
+
+  // Before the settle, so a swapped-in table never shows the other density.
+  document.addEventListener("htmx:afterSwap", function () {
+    applyDensity(storedDensity());
+  });
   document.addEventListener("htmx:afterSettle", function () {
-    const form = document.getElementById("bulk-form");
-    if (form) update(form);
+    start();
   });
   function start() {
+    applyDensity(storedDensity());
     const form = document.getElementById("bulk-form");
-    if (form) update(form);
+    if (!form) return;
+    stickHeader(form);
+    update(form);
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
