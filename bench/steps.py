@@ -117,6 +117,20 @@ def store_annotations(project_id: int) -> tuple[float, float]:
     return statistics.median(timed) * 1000, timed[int(0.95 * (len(timed) - 1))] * 1000
 
 
+def wait_job(project_id: int) -> str:
+    """Wait for the project's newest job to finish; its status and message."""
+    from reviewapp.models import Job
+
+    while True:
+        db.session.rollback()
+        job = db.session.scalar(
+            select(Job).where(Job.project_id == project_id).order_by(Job.id.desc()).limit(1)
+        )
+        if job is None or job.finished:
+            return f"{job.status}: {job.message}" if job else "no job"
+        time.sleep(0.2)
+
+
 def database_mb() -> float:
     """The database's size on disk: the SQLite file, or pg_database_size."""
     if db.engine.dialect.name == "postgresql":
@@ -141,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("n", type=int)
     steps.add_parser("store-annotations").add_argument("project_id", type=int)
     steps.add_parser("database-mb")
+    steps.add_parser("wait-job").add_argument("project_id", type=int)
     args = parser.parse_args(argv)
     with create_app().app_context():
         if args.step == "create-project":
@@ -153,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             print(*count_reviews())
         elif args.step == "add-reviews":
             add_reviews(args.project_id, args.first_reviewer_id, args.n)
+        elif args.step == "wait-job":
+            print(wait_job(args.project_id))
         elif args.step == "database-mb":
             print(f"{database_mb():.1f}")
         else:
