@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, flash, make_response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from jinja2_fragments.flask import render_blocks
+
+from reviewapp.urls import safe_next
 
 
 def is_htmx() -> bool:
@@ -20,6 +23,19 @@ def is_partial() -> bool:
         and request.headers.get("HX-Boosted") != "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
     )
+
+
+def current_page() -> str | None:
+    """The path and query of the page an htmx request came from (HX-Current-URL), if it is on
+    this site; for a boosted GET the page being opened. None for other requests."""
+    if not is_htmx():
+        return None
+    if request.headers.get("HX-Boosted") == "true" and request.method == "GET":
+        return safe_next(request.full_path.rstrip("?"))
+    parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def page_or_blocks(

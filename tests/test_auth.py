@@ -115,6 +115,51 @@ def test_htmx_request_when_logged_out_gets_hx_redirect(client, app, htmx):
     assert response.status_code != 302
 
 
+def test_an_ended_session_sends_htmx_back_to_the_page_after_logging_in(client, auth, htmx):
+    """The htmx request carries the page it came from (HX-Current-URL): log-in's next=."""
+    user = auth.login("manager")
+    auth.logout()
+    page = "http://localhost/projects/3/tasks?ordering=-id&page=2"
+    response = client.get("/projects/3/tasks?ordering=id", headers={**htmx, "HX-Current-URL": page})
+    assert response.status_code == 204
+    assert (
+        response.headers["HX-Redirect"] == "/login?next=/projects/3/tasks?ordering%3D-id%26page%3D2"
+    )
+    login_page = client.get(response.headers["HX-Redirect"])
+    assert "Your session ended; log in to continue." in login_page.get_data(as_text=True)
+    data = {"email": user.email, "password": factories.PASSWORD}
+    logged_in = client.post(response.headers["HX-Redirect"], data=data)
+    assert logged_in.headers["Location"] == "/projects/3/tasks?ordering=-id&page=2"
+
+
+@pytest.mark.parametrize(
+    "current",
+    [
+        "https://evil.example/projects/1/tasks",
+        "http://localhost.evil.example/x",
+        "//evil.example/x",
+        "javascript:alert(1)",
+        "http://localhost//evil.example/x",
+        "",
+    ],
+)
+def test_an_off_site_current_url_is_not_a_next_target(client, htmx, current):
+    response = client.post("/projects/1/review/5", headers={**htmx, "HX-Current-URL": current})
+    assert response.headers["HX-Redirect"] == "/login"
+
+
+def test_a_boosted_link_returns_to_the_page_it_opens(client, htmx):
+    headers = {**htmx, "HX-Boosted": "true", "HX-Current-URL": "http://localhost/"}
+    response = client.get("/projects/2/dashboard", headers=headers)
+    assert response.headers["HX-Redirect"] == "/login?next=/projects/2/dashboard"
+
+
+def test_a_full_page_load_keeps_next_without_the_session_message(client):
+    response = client.get("/projects/2/tasks?page=2")
+    assert response.headers["Location"] == "/login?next=/projects/2/tasks?page%3D2"
+    assert "Your session ended" not in client.get("/login").get_data(as_text=True)
+
+
 def test_refuses_default_secret_key_outside_debug(tmp_path, monkeypatch):
     monkeypatch.delenv("REVIEWAPP_SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="REVIEWAPP_SECRET_KEY"):

@@ -1,11 +1,12 @@
 import io
 import json
+import re
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from reviewapp.extensions import db
 from reviewapp.labeling.presets import NAMED_ENTITIES
-from reviewapp.models import Membership, Project, Task
+from reviewapp.models import Annotation, Membership, Project, Task
 from tests import factories
 
 SETTINGS = {
@@ -164,6 +165,66 @@ def test_admin_sees_every_project(client, auth):
     auth.login("admin")
     assert "Hidden from others" in client.get("/").get_data(as_text=True)
     assert client.get(f"/projects/{project.id}").status_code == 200
+
+
+def _progress_line(html: str, project_id: int) -> str:
+    item = re.search(rf'<li id="project-{project_id}">.*?</li>', html, re.S).group(0)
+    line = re.search(
+        r'<p class="progress-line">(.*?)<progress|<p class="progress-line">(.*?)</p>', item, re.S
+    )
+    return " ".join(re.sub(r"<[^>]+>", " ", line.group(1) or line.group(2)).split())
+
+
+def test_the_project_list_shows_task_counts_and_progress_in_one_query(client, auth, app):
+    """By hand, "Sentiment": 4 tasks; task 1 has amy's and bob's annotations, task 2 amy's,
+    task 3 only a skipped one, task 4 none: 2 tasks annotated, 3 non-skipped annotations.
+    One rejected and one accepted: 2 of 3 reviewed. "Fresh": 1 task and nothing else."""
+    admin = auth.login("admin")
+    sentiment = factories.project(members=(admin,), title="Sentiment")
+    factories.tasks(
+        sentiment,
+        [
+            {
+                "data": {"text": "a"},
+                "annotations": [
+                    factories.annotation("amy@x.com"),
+                    factories.annotation("bob@x.com"),
+                ],
+            },
+            {"data": {"text": "b"}, "annotations": [factories.annotation("amy@x.com")]},
+            {
+                "data": {"text": "c"},
+                "annotations": [{"completed_by": "amy@x.com", "result": [], "was_cancelled": True}],
+            },
+            {"data": {"text": "d"}},
+        ],
+    )
+    fresh = factories.project(title="Fresh")
+    factories.text_tasks(fresh, "only one")
+    first, second = db.session.scalars(
+        select(Annotation.id).where(Annotation.was_cancelled.is_(False)).order_by(Annotation.id)
+    ).all()[:2]
+    verdicts = [
+        (first, {"verdict": "rejected", "comment": "no"}),
+        (second, {"verdict": "accepted"}),
+    ]
+    for annotation_id, data in verdicts:
+        url = f"/projects/{sentiment.id}/review/{annotation_id}"
+        assert client.post(url, data=data).status_code == 302
+
+    statements = []
+    record = lambda conn, cursor, sql, *args: statements.append(sql)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    html = client.get("/").get_data(as_text=True)
+    event.remove(db.engine, "before_cursor_execute", record)
+
+    assert (
+        _progress_line(html, sentiment.id) == "4 tasks · 2 annotated · 2 of 3 annotations reviewed"
+    )
+    assert _progress_line(html, fresh.id) == "1 task · 0 annotated · 0 of 0 annotations reviewed"
+    assert 'value="2"' in html and 'max="4"' in html
+    reading_tasks = [sql for sql in statements if re.search(r"\btask\b", sql)]
+    assert len(reading_tasks) == 1, reading_tasks
 
 
 def test_add_and_remove_members(client, auth):

@@ -87,6 +87,23 @@ def test_reject_requires_a_comment(client, stream, htmx):
     assert ok.status_code == 200 and "it leaves every queue" in ok.get_data(as_text=True)
 
 
+def test_a_reject_is_flashed_as_a_warning_and_an_accept_as_a_success(client, stream, htmx):
+    project, _, annotations = stream
+    reject = {"verdict": "rejected", "comment": "Not negative"}
+    rejected = client.post(review_url(project, f"/{annotations[0]}"), data=reject, headers=htmx)
+    accepted = client.post(
+        review_url(project, f"/{annotations[1]}"), data={"verdict": "accepted"}, headers=htmx
+    )
+    assert '<p class="flash warning">Rejected' in rejected.get_data(as_text=True)
+    assert '<p class="flash success">Accepted' in accepted.get_data(as_text=True)
+    changed = client.post(
+        f"/projects/{project.id}/annotations/{annotations[1]}/verdict",
+        data={"verdict": "rejected", "comment": "On second thought"},
+        follow_redirects=True,
+    )
+    assert '<p class="flash warning">' in changed.get_data(as_text=True)
+
+
 def test_double_click_records_one_review_and_says_so(client, stream, htmx):
     project, _, annotations = stream
     url = review_url(project, f"/{annotations[0]}")

@@ -81,3 +81,11 @@ def test_unexpected_error_is_500_and_rolls_back(database_url, tmp_path, app):
         assert response.status_code == 500
         assert "nothing was saved" in response.get_data(as_text=True)
         assert db.session.scalar(select(User).where(User.email == "half@example.com")) is None
+
+
+def test_pages_link_the_svg_favicon(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in html
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert icon.get_data(as_text=True).startswith("<svg")

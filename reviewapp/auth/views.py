@@ -4,7 +4,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from reviewapp.auth import bp
 from reviewapp.auth.forms import ChangePasswordForm, LoginForm
 from reviewapp.extensions import db, login_manager
-from reviewapp.htmx import is_htmx, redirect_response
+from reviewapp.htmx import current_page, is_htmx, redirect_response
 from reviewapp.models import User
 from reviewapp.services import login_guard
 from reviewapp.services.users import UserError, authenticate, set_password
@@ -36,11 +36,12 @@ def keep_current_session(user: User) -> None:
 def unauthorized():
     if request.blueprint == "api":
         return {"error": "Authentication required: send 'Authorization: Token <token>'."}, 401
-    target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if is_htmx():
-        # A 302 would swap the log-in form into whatever region asked.
-        return redirect_response(url_for("auth.login"))
-    return redirect(target)
+        # A 302 would swap the log-in form into whatever region asked. The page the user was
+        # on (checked to be on this site) is where logging in brings them back.
+        flash("Your session ended; log in to continue.", "info")
+        return redirect_response(url_for("auth.login", next=current_page()))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 @bp.route("/login", methods=["GET", "POST"])

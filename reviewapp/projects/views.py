@@ -29,15 +29,21 @@ from reviewapp.services.import_export.exporter import export_chunks, export_file
 from reviewapp.services.jobs import records
 from reviewapp.services.jobs.submit import start_export, start_import, start_rescore
 from reviewapp.services.media import may_fetch_media
-from reviewapp.services.projects import SETTINGS, create_project, project_counts, update_project
+from reviewapp.services.projects import (
+    SETTINGS,
+    create_project,
+    project_counts,
+    projects_with_progress,
+    update_project,
+)
 from reviewapp.services.users import add_member, find_user, remove_member
 
 
 @bp.get("/")
 @login_required
 def index():
-    """The projects the user may see."""
-    projects = db.session.scalars(visible_projects(current_user)).all()
+    """The projects the user may see, each with its task count and progress."""
+    projects = projects_with_progress(visible_projects(current_user))
     return render_template("projects/index.html", projects=projects)
 
 

@@ -121,7 +121,8 @@ def verdict(project_id: int, annotation_id: int):
     except StaleVerdict as error:
         message, category, status = f"{error} Here is the next one.", "error", 409
     else:
-        message, category, status = " ".join([outcome.message, *outcome.diff]), "success", 200
+        message, status = " ".join([outcome.message, *outcome.diff]), 200
+        category = _verdict_category(outcome.review.verdict)
     # Only the fragment shows the next item. Claimed in the verdict's transaction, a verdict
     # takes one turn at the write lock.
     item = _claim_next(project, reviewed) if htmx.is_partial() else None
@@ -151,11 +152,16 @@ def change_verdict(project_id: int, annotation_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(outcome.message, "success")
+        flash(outcome.message, _verdict_category(outcome.review.verdict))
     return redirect(
         url_for("tasks.task_page", project_id=project.id, task_id=annotation.task_id)
         + f"#annotation-{annotation_id}"
     )
+
+
+def _verdict_category(verdict: str) -> str:
+    """The flash colour of a recorded verdict: a reject is not a success to celebrate."""
+    return "warning" if verdict == "rejected" else "success"
 
 
 def _record(form: VerdictForm, project, annotation_id: int, result, change: bool = False):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config, validate_result
@@ -65,6 +67,47 @@ def update_project(project: Project, label_config: str, **settings) -> None:
 
 def reject_reasons(project: Project) -> list[str]:
     return [line.strip() for line in project.reject_reasons.splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class ProjectProgress:
+    """A project of the list with its progress: tasks, tasks with at least one non-skipped
+    annotation, and of the non-skipped annotations how many have a verdict."""
+
+    project: Project
+    tasks: int
+    annotated_tasks: int
+
+    @property
+    def annotations(self) -> int:
+        return self.project.annotation_count
+
+    @property
+    def reviewed(self) -> int:
+        return self.project.annotation_count - self.project.pending_count
+
+
+def projects_with_progress(projects: Select) -> list[ProjectProgress]:
+    """The projects of `projects` (a select() of Project) with their progress, in one query:
+    the task counts are one grouped count over those projects' tasks; the annotation totals
+    are the project row's own (kept exact with the tasks, services/derived)."""
+    ids = projects.with_only_columns(Project.id).order_by(None)
+    counts = (
+        select(
+            Task.project_id,
+            func.count(Task.id).label("tasks"),
+            func.count(Task.id).filter(Task.annotation_count > 0).label("annotated"),
+        )
+        .where(Task.project_id.in_(ids))
+        .group_by(Task.project_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        projects.add_columns(
+            func.coalesce(counts.c.tasks, 0), func.coalesce(counts.c.annotated, 0)
+        ).outerjoin(counts, counts.c.project_id == Project.id)
+    )
+    return [ProjectProgress(project, tasks, annotated) for project, tasks, annotated in rows]
 
 
 def project_counts(project_id: int) -> dict[str, int]:
