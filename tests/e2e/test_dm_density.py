@@ -77,7 +77,7 @@ def test_dense_rows_no_overflow_and_sticky_header(page, live_server):
 
     # Scrolling down the table keeps the header in view, below the bulk bar.
     page.mouse.wheel(0, 900)
-    page.wait_for_function("window.scrollY > 500")
+    page.wait_for_function("() => window.scrollY > 500")
     head = page.locator("table.tasks thead th.col-id").bounding_box()
     bar = page.locator("#bulk-bar").bounding_box()
     assert head["y"] >= 0 and head["y"] + head["height"] <= 120

@@ -48,7 +48,7 @@ def test_review_three_tasks_accept_fix_reject(page, live_server):
 
     page.get_by_role("link", name="Back to the Data Manager").click()
     statuses = page.locator("table.tasks tbody tr .review-status")
-    expect(statuses.nth(0)).to_contain_text("✓1")
-    expect(statuses.nth(1)).to_contain_text("✎1")
-    expect(statuses.nth(2)).to_contain_text("✗1")
-    expect(statuses.nth(3)).to_contain_text("…1")
+    expect(statuses.nth(0)).to_contain_text("1 accepted")
+    expect(statuses.nth(1)).to_contain_text("1 fixed")
+    expect(statuses.nth(2)).to_contain_text("1 rejected")
+    expect(statuses.nth(3)).to_contain_text("1 pending")
