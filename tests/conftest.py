@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 from jinja2 import StrictUndefined
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from reviewapp import create_app, database_uri
 from reviewapp.extensions import db
@@ -94,6 +94,37 @@ def app(database_url, tmp_path):
         db.session.remove()
         db.engine.dispose()
         assert not drift, drift
+
+
+@pytest.fixture
+def queued_app(app, database_url, tmp_path):
+    """The app as the web server runs it, beside `app` on the same database: jobs go to a
+    queue file that only a worker process reads (none runs unless a test starts one), and
+    forms and the API answer at once (JOBS_WAIT=0)."""
+    queued = make_app(
+        database_url,
+        tmp_path,
+        JOBS_IMMEDIATE=False,
+        JOBS_PATH=str(tmp_path / "jobs.db"),
+        JOBS_WAIT=0,
+    )
+    with queued.app_context():
+        yield queued
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def statements(app):
+    """Every SQL statement the app sends while the test runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

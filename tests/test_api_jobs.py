@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from sqlalchemy import func, select, update
 
 from reviewapp.extensions import db
 from reviewapp.models import Job, Task, User
 from tests import factories
-from tests.conftest import make_app
 from tests.test_jobs import _stop, _worker
 
 
@@ -27,14 +25,6 @@ def _tasks(n: int) -> str:
 def _jobs() -> list[Job]:
     db.session.rollback()  # see what the request committed
     return list(db.session.scalars(select(Job).order_by(Job.id)))
-
-
-@pytest.fixture
-def queued_app(database_url, tmp_path):
-    """Jobs go to a queue file; no worker runs unless a test starts one."""
-    return make_app(
-        database_url, tmp_path, JOBS_IMMEDIATE=False, JOBS_PATH=str(tmp_path / "jobs.db")
-    )
 
 
 def test_import_done_within_the_wait_answers_201_with_the_summary(client, app):

@@ -51,23 +51,6 @@ def _block(html: str) -> str:
 
 
 @pytest.fixture
-def queued_app(app, database_url, tmp_path):
-    """The app as the web server runs it, with no worker: every job stays queued, and forms
-    answer at once (JOBS_WAIT=0)."""
-    queued = make_app(
-        database_url,
-        tmp_path,
-        JOBS_IMMEDIATE=False,
-        JOBS_PATH=str(tmp_path / "jobs.db"),
-        JOBS_WAIT=0,
-    )
-    with queued.app_context():
-        yield queued
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
 def queued(queued_app):
     """A logged-in manager's client of the queued app, with their project."""
     client = queued_app.test_client()

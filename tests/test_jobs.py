@@ -22,7 +22,6 @@ from reviewapp.services.import_export.exporter import export_chunks
 from reviewapp.services.jobs import live, records, runner
 from reviewapp.services.jobs.submit import start_export, start_import, start_rescore
 from tests import factories
-from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,14 +193,6 @@ def _stop(process: subprocess.Popen, sig=signal.SIGINT) -> str:
         os.killpg(process.pid, signal.SIGKILL)
         out, _ = process.communicate()
     return out.decode(errors="replace")
-
-
-@pytest.fixture
-def queued_app(database_url, tmp_path):
-    """The app as the web server runs it: jobs go to a queue file a worker process reads."""
-    return make_app(
-        database_url, tmp_path, JOBS_IMMEDIATE=False, JOBS_PATH=str(tmp_path / "jobs.db")
-    )
 
 
 def _wait(job_id: int, status: str | tuple, seconds: float = 60) -> Job:

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 from flask import render_template_string
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from reviewapp.extensions import db
@@ -495,19 +495,6 @@ def count_writes(statements: list[str]) -> int:
         for sql in statements
         if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
     )
-
-
-@pytest.fixture
-def statements(app):
-    """Every SQL statement the app sends while the test runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_a_reload_hands_back_the_same_task_and_writes_nothing(client, auth, setup, statements):

@@ -3,7 +3,7 @@
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, AnnotationLease, Review, Task
@@ -351,19 +351,6 @@ def test_a_fix_must_answer_a_required_control(client, auth, htmx):
     assert db.session.scalars(select(Review)).all() == []
     ok = client.post(url, data={"verdict": "fixed", "sentiment": "Negative"}, headers=htmx)
     assert ok.status_code == 200
-
-
-@pytest.fixture
-def statements(app):
-    """Every SQL statement the app sends while the test runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_a_reload_of_the_stream_hands_back_the_same_item_and_writes_nothing(

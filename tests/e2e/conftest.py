@@ -66,10 +66,8 @@ class LiveServer:
         self._server.shutdown()
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    """The app with real CSRF on a fresh SQLite file, served on a free port."""
-    app = make_app(f"sqlite:///{tmp_path}/e2e.db", tmp_path, WTF_CSRF_ENABLED=True)
+def _serve(tmp_path, **settings):
+    app = make_app(f"sqlite:///{tmp_path}/e2e.db", tmp_path, WTF_CSRF_ENABLED=True, **settings)
     with app.app_context():
         db.create_all()
     server = LiveServer(app)
@@ -78,6 +76,12 @@ def live_server(tmp_path):
     server.stop()
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The app with real CSRF on a fresh SQLite file, served on a free port."""
+    yield from _serve(tmp_path)
 
 
 @pytest.fixture
@@ -85,22 +89,9 @@ def queued_server(tmp_path):
     """live_server as production runs it: jobs go to a queue file (JOBS_PATH) that a worker
     process reads (`flask --app app worker`, started by the test), and forms wait for none
     (JOBS_WAIT=0). The instance folder is tmp_path/instance, the database tmp_path/e2e.db."""
-    app = make_app(
-        f"sqlite:///{tmp_path}/e2e.db",
-        tmp_path,
-        WTF_CSRF_ENABLED=True,
-        JOBS_IMMEDIATE=False,
-        JOBS_PATH=str(tmp_path / "jobs.db"),
-        JOBS_WAIT=0,
+    yield from _serve(
+        tmp_path, JOBS_IMMEDIATE=False, JOBS_PATH=str(tmp_path / "jobs.db"), JOBS_WAIT=0
     )
-    with app.app_context():
-        db.create_all()
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -41,8 +41,7 @@ class ImportSummary:
         if self.new_annotators:
             out.append(
                 f"Created {len(self.new_annotators)} inactive annotator accounts for unknown "
-                f"annotators: {', '.join(self.new_annotators[:10])}"
-                + (" …" if len(self.new_annotators) > 10 else "")
+                f"annotators: {_first_ten(self.new_annotators)}"
             )
         if self.predictions_without_result:
             out.append(
@@ -78,8 +77,7 @@ class ImportSummary:
             out.append(
                 f"Moved the annotations of {len(self.merged_accounts)} accounts known only by "
                 f"a Label Studio user id to the account their email names: "
-                f"{', '.join(self.merged_accounts[:10])}"
-                + (" …" if len(self.merged_accounts) > 10 else "")
+                f"{_first_ten(self.merged_accounts)}"
             )
         if self.cloud_images:
             out.append(
@@ -108,3 +106,7 @@ class ImportSummary:
             "ignored_fields": dict(self.ignored_fields),
             "messages": self.lines(),
         }
+
+
+def _first_ten(names: list[str]) -> str:
+    return ", ".join(names[:10]) + (" …" if len(names) > 10 else "")

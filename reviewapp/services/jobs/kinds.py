@@ -48,9 +48,7 @@ def run_export(job: Job, progress: Progress) -> dict:
     folder = os.path.join(current_app.instance_path, "exports")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"job-{job.id}-{filename}")
-    total = db.session.scalar(
-        select(func.count()).select_from(Task).where(Task.project_id == project.id)
-    )
+    total = _task_count(project)
     written = 0
     try:
         with open(path, "w", encoding="utf-8") as out:
@@ -77,9 +75,7 @@ def run_rescore(job: Job, progress: Progress) -> dict:
     from reviewapp.services.derived.scores import rescore_chunks
 
     project = _project(job)
-    total = db.session.scalar(
-        select(func.count()).select_from(Task).where(Task.project_id == project.id)
-    )
+    total = _task_count(project)
     done = 0
     for done in rescore_chunks(project):
         db.session.commit()
@@ -106,6 +102,12 @@ def run_bulk(job: Job, progress: Progress) -> dict:
     outcome = run_action(request, action)
     db.session.commit()
     return {"tasks": len(ids), "action": action.name, "message": outcome.message}
+
+
+def _task_count(project: Project) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Task).where(Task.project_id == project.id)
+    )
 
 
 def _project(job: Job) -> Project:

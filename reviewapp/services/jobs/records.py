@@ -175,12 +175,13 @@ def fail_stale() -> int:
                     message="Failed: the worker stopped. Nothing of it was kept; start it again.",
                 )
             ).rowcount
-            _remove_upload(job)
+            remove_upload(job)
             live.forget(job.id)
     return failed
 
 
-def _remove_upload(job: Job) -> None:
+def remove_upload(job: Job) -> None:
+    """The saved upload of an import job, once it is imported, refused or abandoned."""
     path = (job.params or {}).get("upload")
     if path and os.path.exists(path):
         os.remove(path)

@@ -4,7 +4,6 @@ next step when cancelled, and leave the row done, failed or cancelled, never run
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from sqlalchemy import update
 from reviewapp.extensions import db
 from reviewapp.models import Job, utcnow
 from reviewapp.services.jobs import live
+from reviewapp.services.jobs.records import remove_upload
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,7 @@ def run(job_id: int) -> None:
         _finish(job_id, "done", progress, message=message or "Done.", result=result)
     finally:
         stop()
-        upload = (job.params or {}).get("upload")
-        if upload and os.path.exists(upload):
-            os.remove(upload)
+        remove_upload(job)
         live.forget(job_id)
 
 
