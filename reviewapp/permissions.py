@@ -7,7 +7,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Membership, Project, ReviewerAssignment, User
@@ -106,11 +106,20 @@ def visible_projects(user: User):
 def get_project_for(user: User, project_id: int, roles: tuple[str, ...] | None = None) -> Project:
     """The project if user may see it (404 otherwise, so its existence does not leak);
     403 if roles is given and the user's role is not among them."""
-    project = db.session.get(Project, project_id)
-    if project is None or not user.is_authenticated:
+    if not user.is_authenticated:
         abort(404)
-    if user.role != "admin" and not is_member(user, project_id):
+    # The project and the membership in one round trip: every project page asks this first.
+    row = db.session.execute(
+        select(Project, Membership.user_id)
+        .outerjoin(
+            Membership,
+            and_(Membership.project_id == Project.id, Membership.user_id == user.id),
+        )
+        .where(Project.id == project_id)
+    ).first()
+    if row is None or (user.role != "admin" and row.user_id is None):
         abort(404)
+    project = row.Project
     if roles is not None and user.role not in roles:
         abort(403)
     return project

@@ -4,6 +4,7 @@ from flask import abort, request
 
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
+from reviewapp.db import commit_before_rendering
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config
 from reviewapp.labeling.offsets import from_label_studio, to_label_studio
@@ -35,7 +36,7 @@ def review_next(project_id: int):
     selection = Selection.from_form(args)
     task_ids = None if selection.empty else selection.task_ids(project.id, state)
     item = next_for_review(project, user, state, task_ids)
-    db.session.commit()
+    commit_before_rendering()
     if item is None:
         return {"annotation": None, "remaining": 0}
     return {

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select
 
 from reviewapp import htmx
+from reviewapp.db import commit_before_rendering
 from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, parse_label_config
 from reviewapp.labeling.form import items_from_form
@@ -19,6 +20,7 @@ from reviewapp.services.data_manager.query import Selection, TableState
 from reviewapp.services.data_manager.task_page import task_detail
 from reviewapp.services.projects import reject_reasons
 from reviewapp.services.review_stream import (
+    OtherProject,
     StaleVerdict,
     VerdictError,
     next_for_review,
@@ -87,7 +89,7 @@ def stream(project_id: int):
     # Taking a lease on GET is the claim of a work queue, and idempotent: a reload hands back
     # the same annotation without a write while the lease is fresh (services/leases.py).
     item = _claim_next(project, reviewed)
-    db.session.commit()
+    commit_before_rendering()
     return _render(project, reviewed, item)
 
 
@@ -106,15 +108,14 @@ def start(project_id: int):
 def verdict(project_id: int, annotation_id: int):
     """Accept, fix or reject the annotation, then hand out the next one."""
     project = get_project_for(current_user, project_id, REVIEWERS)
-    other = db.session.get(Annotation, annotation_id)
-    if other is not None and other.project_id != project.id:
-        abort(404)  # another project's annotation; a deleted one is a stale verdict below
     reviewed = ReviewedSet.from_args(project, request.form)
     form = VerdictForm()
     fixed = None
     try:
         fixed = _fixed_result(form, project, annotation_id)
         outcome = _record(form, project, annotation_id, fixed)
+    except OtherProject:
+        abort(404)  # another project's annotation; a deleted one is a stale verdict below
     except VerdictError as error:
         item = db.session.get(Annotation, annotation_id)
         return _render(project, reviewed, item, status=422, error=str(error), draft=fixed)
@@ -126,7 +127,7 @@ def verdict(project_id: int, annotation_id: int):
     # Only the fragment shows the next item. Claimed in the verdict's transaction, a verdict
     # takes one turn at the write lock.
     item = _claim_next(project, reviewed) if htmx.is_partial() else None
-    db.session.commit()
+    commit_before_rendering()
     return htmx.after_action(
         url_for("review.stream", project_id=project.id, **reviewed.to_args()),
         message,
@@ -185,8 +186,10 @@ def _fixed_result(form: VerdictForm, project, annotation_id: int) -> list | None
     if form.verdict.data != "fixed":
         return None
     annotation = db.session.get(Annotation, annotation_id)
-    if annotation is None or annotation.project_id != project.id:
+    if annotation is None:
         raise StaleVerdict("This annotation was deleted meanwhile.")
+    if annotation.project_id != project.id:
+        raise OtherProject(f"Annotation #{annotation_id} is not in this project.")
     try:
         # Read only: record_verdict validates the fixed result where it is written.
         return items_from_form(

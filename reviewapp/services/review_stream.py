@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, true, update
+from sqlalchemy.orm import joinedload
 
 from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, check_complete, parse_label_config, validate_result
@@ -26,8 +27,8 @@ from reviewapp.models import (
 )
 from reviewapp.permissions import verdict_refusal
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
-from reviewapp.services.derived.scores import lock_tasks
-from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.derived.scores import lock_task_of_annotation
+from reviewapp.services.derived.task_columns import refresh_tasks, unapplied_totals
 from reviewapp.services.leases import LEASE as LEASE  # re-exported for callers and tests
 from reviewapp.services.leases import RENEW_BEFORE, claim
 from reviewapp.services.metrics.agreement import diff_results, fix_size
@@ -44,6 +45,10 @@ class VerdictError(ValueError):
 
 class StaleVerdict(Exception):
     """The annotation was reviewed by someone else meanwhile, or deleted (409)."""
+
+
+class OtherProject(LookupError):
+    """The annotation belongs to another project than the one the verdict came through (404)."""
 
 
 @dataclass
@@ -80,31 +85,36 @@ def queue_counts(
     """
     whole_project = not state.filtered and task_ids is None and not project.review_only_assigned
     if whole_project:
-        left, total = db.session.execute(
-            select(Project.pending_count, Project.annotation_count).where(Project.id == project.id)
-        ).one()
-    else:
-        left, total = db.session.execute(
-            queue_tasks(project, reviewer, state, task_ids).with_only_columns(
-                func.coalesce(func.sum(Task.pending_count), 0),
-                func.coalesce(func.sum(Task.annotation_count), 0),
-            )
-        ).one()
-    if not project.allow_self_review:
-        own = select(
-            func.count(Annotation.id).filter(Annotation.review_status == "pending"),
-            func.count(Annotation.id),
-        ).where(
-            Annotation.project_id == project.id,
-            Annotation.completed_by_id == reviewer.id,
-            Annotation.was_cancelled.is_(False),
+        counts = select(Project.pending_count, Project.annotation_count).where(
+            Project.id == project.id
         )
-        if not whole_project:
-            tasks = queue_tasks(project, reviewer, state, task_ids).subquery()
-            own = own.join(tasks, tasks.c.id == Annotation.task_id)
-        own_left, own_total = db.session.execute(own).one()
-        left, total = left - own_left, total - own_total
-    return left, total
+    else:
+        counts = queue_tasks(project, reviewer, state, task_ids).with_only_columns(
+            func.coalesce(func.sum(Task.pending_count), 0),
+            func.coalesce(func.sum(Task.annotation_count), 0),
+        )
+    # This transaction's own changes to the project totals are written at its commit.
+    shift = unapplied_totals(project.id) if whole_project else (0, 0)
+    if project.allow_self_review:
+        left, total = db.session.execute(counts).one()
+        return left + shift[1], total + shift[0]
+    own = select(
+        func.count(Annotation.id).filter(Annotation.review_status == "pending"),
+        func.count(Annotation.id),
+    ).where(
+        Annotation.project_id == project.id,
+        Annotation.completed_by_id == reviewer.id,
+        Annotation.was_cancelled.is_(False),
+    )
+    if not whole_project:
+        tasks = queue_tasks(project, reviewer, state, task_ids).subquery()
+        own = own.join(tasks, tasks.c.id == Annotation.task_id)
+    # Both single-row counts in one round trip.
+    counts, own = counts.subquery(), own.subquery()
+    left, total, own_left, own_total = db.session.execute(
+        select(*counts.c, *own.c).select_from(counts.join(own, true()))
+    ).one()
+    return left + shift[1] - own_left, total + shift[0] - own_total
 
 
 def queue_size(
@@ -167,29 +177,37 @@ def next_for_review(
             for annotation_id, _, holder, until in rows:
                 # A reload keeps the reviewer's own fresh lease without a write: writes queue
                 # for SQLite's single write lock, so the stream takes one only when it must.
-                if (holder == reviewer.id and until > now + RENEW_BEFORE) or _claim(
-                    annotation_id, reviewer.id, now
-                ):
-                    db.session.flush()
-                    return db.session.get(Annotation, annotation_id)
+                if holder == reviewer.id and until > now + RENEW_BEFORE:
+                    return _load(annotation_id)
+                claimed = _claim(annotation_id, reviewer.id, now)
+                if claimed is not None:
+                    return claimed
     return None
 
 
-def _claim(annotation_id: int, user_id: int, now: datetime) -> bool:
-    """Lease the annotation to the reviewer if it is still pending."""
-    if not claim(AnnotationLease, annotation_id, user_id, now):
-        return False
-    # The candidates were read before the lease: someone may have reviewed the annotation
-    # (and dropped their lease) since. Checked after our write, so it sees their commit.
-    status = db.session.scalar(
-        select(Annotation.review_status).where(Annotation.id == annotation_id)
+def _load(annotation_id: int) -> Annotation | None:
+    """The annotation with its task (the page shows both) as stored now, in one query."""
+    return db.session.scalar(
+        select(Annotation)
+        .options(joinedload(Annotation.task))
+        .where(Annotation.id == annotation_id)
+        .execution_options(populate_existing=True)
     )
-    if status != "pending":
+
+
+def _claim(annotation_id: int, user_id: int, now: datetime) -> Annotation | None:
+    """Lease the annotation to the reviewer if it is still pending; the annotation if so."""
+    if not claim(AnnotationLease, annotation_id, user_id, now):
+        return None
+    # The candidates were read before the lease: someone may have reviewed the annotation
+    # (and dropped their lease) since. Read after our write, so it sees their commit.
+    annotation = _load(annotation_id)
+    if annotation is None or annotation.review_status != "pending":
         db.session.execute(
             delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation_id)
         )
-        return False
-    return True
+        return None
+    return annotation
 
 
 def record_verdict(
@@ -215,12 +233,13 @@ def record_verdict(
     (permissions.verdict_refusal). Flushes; the caller commits (the stream claims the next
     item in the same transaction, so a verdict takes the database's write lock once).
     """
-    annotation = db.session.get(Annotation, annotation_id)
-    if annotation is None or (project is not None and annotation.project_id != project.id):
+    # The task before its annotation, in the order every writer of a task takes them; the
+    # annotation is read after, so it is what the previous holder committed.
+    if lock_task_of_annotation(annotation_id) is None:
         raise StaleVerdict("This annotation was deleted meanwhile.")
-    # The task before its annotation, in the order every writer of a task takes them.
-    lock_tasks([annotation.task_id])
-    db.session.refresh(annotation)
+    annotation = db.session.get(Annotation, annotation_id, populate_existing=True)
+    if project is not None and annotation.project_id != project.id:
+        raise OtherProject(f"Annotation #{annotation_id} is not in this project.")
     project = project or db.session.get(Project, annotation.project_id)
     refusal = verdict_refusal(reviewer, project, annotation)
     if refusal:

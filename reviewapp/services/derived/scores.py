@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
-from sqlalchemy import delete, false, select, update
+from sqlalchemy import delete, event, false, select, update
+from sqlalchemy.orm import Session
 
 from reviewapp.db import CHUNK
 from reviewapp.db.bulk_insert import insert_plain_rows
@@ -240,11 +241,14 @@ def lock_tasks(task_ids: Iterable[int]) -> None:
     take KEY SHARE. SQLite has one writer at a time: a write that changes nothing takes
     that lock, if the transaction does not hold it already.
     """
-    ids = sorted(set(task_ids))
+    held = db.session.info.setdefault(HELD_TASKS, set())
+    ids = sorted(set(task_ids) - held)
     if not ids:
         return
     if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(update(Task).where(false()).values(id=Task.id))
+        if not held:
+            db.session.execute(update(Task).where(false()).values(id=Task.id))
+        held.update(ids)
         return
     for start in range(0, len(ids), CHUNK):
         db.session.execute(
@@ -253,6 +257,42 @@ def lock_tasks(task_ids: Iterable[int]) -> None:
             .order_by(Task.id)
             .with_for_update(key_share=True)
         )
+    held.update(ids)
+
+
+def lock_task_of_annotation(annotation_id: int) -> int | None:
+    """lock_tasks for the task of this annotation, in one round trip: the task's id, or
+    None when the annotation is gone."""
+    held = db.session.info.setdefault(HELD_TASKS, set())
+    if db.session.get_bind().dialect.name != "postgresql":
+        if not held:
+            db.session.execute(update(Task).where(false()).values(id=Task.id))
+        task_id = db.session.scalar(
+            select(Annotation.task_id).where(Annotation.id == annotation_id)
+        )
+    else:
+        task_id = db.session.scalar(
+            select(Task.id)
+            .join(Annotation, Annotation.task_id == Task.id)
+            .where(Annotation.id == annotation_id)
+            .with_for_update(of=Task, key_share=True)
+        )
+    if task_id is not None:
+        held.add(task_id)
+    return task_id
+
+
+# The tasks this session's transaction holds, so that a verdict and the recount it triggers
+# take the lock once. Forgotten when any transaction or savepoint ends: a rolled-back
+# savepoint releases the locks taken inside it, and locking again is only a round trip.
+HELD_TASKS = "reviewapp_held_task_ids"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_held_tasks(session: Session, transaction) -> None:
+    # A flush runs in a subtransaction of its own, which ends without releasing anything.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(HELD_TASKS, None)
 
 
 def write_scores(

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from reviewapp.db import CHUNK
 from reviewapp.extensions import db
@@ -23,6 +25,7 @@ from reviewapp.models import (
     GtScore,
     Prediction,
     Project,
+    Review,
     Task,
     TaskLabel,
     User,
@@ -223,12 +226,11 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
 
 def _expire_changed_rows() -> None:
     """Expire what the bulk statements here and in the callers changed (tasks, annotations,
-    scores...), but not users, nor a project's settings: only its totals moved, and
-    keeping the rest loaded spares the request reloading them."""
+    scores...), but not users, reviews (written once, never by a bulk statement) or
+    projects (their totals move at commit, apply_project_totals): keeping those loaded
+    spares the request reloading them."""
     for instance in list(db.session.identity_map.values()):
-        if isinstance(instance, Project):
-            db.session.expire(instance, ["annotation_count", "pending_count"])
-        elif not isinstance(instance, User):
+        if not isinstance(instance, User | Review | Project):
             db.session.expire(instance)
 
 
@@ -246,17 +248,60 @@ def task_totals(*conditions) -> tuple[int, int]:
 
 def shift_project_totals(project_id: int, annotations: int, pending: int) -> None:
     """Move the project's totals (Project.annotation_count, pending_count) by these amounts;
-    every change to the tasks' counts calls it in the same transaction."""
+    every change to the tasks' counts calls it in the same transaction.
+
+    The shifts are summed and written once, just before the transaction commits
+    (apply_project_totals): every verdict of a project writes its row, so written at commit
+    the row is held for the commit alone, not for the rest of the request (the review
+    stream claims the next item after its verdict) nor for a whole import.
+    """
     if annotations or pending:
-        db.session.execute(
+        shifts = db.session.info.setdefault(TOTAL_SHIFTS, {})
+        before = shifts.get(project_id, (0, 0))
+        shifts[project_id] = (before[0] + annotations, before[1] + pending)
+
+
+def unapplied_totals(project_id: int) -> tuple[int, int]:
+    """(annotations, pending) this transaction has shifted the project's totals by, not yet
+    written: a reader of the totals before the commit adds them."""
+    return db.session.info.get(TOTAL_SHIFTS, {}).get(project_id, (0, 0))
+
+
+def apply_project_totals(session: Session | None = None) -> None:
+    """Write the summed shifts of the project totals (in project id order, like the tasks)."""
+    session = session or db.session()
+    shifts = session.info.pop(TOTAL_SHIFTS, None) or {}
+    for project_id, (counted, pending) in sorted(shifts.items()):
+        if not (counted or pending):
+            continue
+        session.execute(
             update(Project)
             .where(Project.id == project_id)
             .values(
-                annotation_count=Project.annotation_count + annotations,
+                annotation_count=Project.annotation_count + counted,
                 pending_count=Project.pending_count + pending,
             )
             .execution_options(synchronize_session=False)
         )
+        loaded = session.identity_map.get(identity_key(Project, project_id))
+        if loaded is not None:
+            session.expire(loaded, ["annotation_count", "pending_count"])
+
+
+TOTAL_SHIFTS = "reviewapp_project_total_shifts"
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_totals_at_commit(session: Session) -> None:
+    apply_project_totals(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_unapplied_totals(session: Session, transaction) -> None:
+    # A rollback drops them with the changes they came from; a flush's subtransaction
+    # ending is not the end of anything.
+    if transaction.parent is None:
+        session.info.pop(TOTAL_SHIFTS, None)
 
 
 def forget_task_counts(project_id: int, task_ids: Sequence[int]) -> None:
@@ -269,6 +314,8 @@ def forget_task_counts(project_id: int, task_ids: Sequence[int]) -> None:
 
 def recount_project_totals(project_id: int) -> None:
     """Set the project's totals from its tasks (recompute-metrics, a repair)."""
+    # The tasks' columns already hold what the unapplied shifts would add.
+    db.session.info.get(TOTAL_SHIFTS, {}).pop(project_id, None)
     annotations, pending = task_totals(Task.project_id == project_id)
     db.session.execute(
         update(Project)
