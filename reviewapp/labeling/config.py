@@ -5,13 +5,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 
+if TYPE_CHECKING:
+    from reviewapp.labeling.value_tags import DateTimeSpec, NumberSpec, TaxonomySpec
+
 OBJECT_TAGS = ("Text", "Image")
-CONTROL_TAGS = ("Choices", "Labels", "RectangleLabels", "Rating", "TextArea")
+CONTROL_TAGS = (
+    "Choices",
+    "Labels",
+    "RectangleLabels",
+    "Rating",
+    "TextArea",
+    "Number",
+    "DateTime",
+    "Taxonomy",
+)
 
 # Label Studio's result "type" for each control tag.
 RESULT_TYPES = {
@@ -20,6 +33,9 @@ RESULT_TYPES = {
     "RectangleLabels": "rectanglelabels",
     "Rating": "rating",
     "TextArea": "textarea",
+    "Number": "number",
+    "DateTime": "datetime",
+    "Taxonomy": "taxonomy",
 }
 
 # Allowed anywhere and carrying no meaning for us; Choice/Label are read by their control.
@@ -59,6 +75,8 @@ class Control:
     multiple: bool = False  # Choices choice="multiple"
     max_rating: int = 5  # Rating maxRating
     required: bool = False  # required="true": a submitted annotation must answer it
+    # Number, DateTime, Taxonomy: their attributes (labeling/value_tags.py); else None.
+    spec: NumberSpec | DateTimeSpec | TaxonomySpec | None = None
 
     @property
     def result_type(self) -> str:
@@ -212,6 +230,14 @@ def _parse_control(element: Element) -> Control:
             if not _INT.fullmatch(raw) or int(raw) < 2:
                 raise LabelConfigError(f'{what} has maxRating="{raw}"; expected an integer >= 2')
             max_rating = int(raw)
+    spec = None
+    if tag in ("Number", "DateTime", "Taxonomy"):
+        # Imported here: value_tags imports this module.
+        from reviewapp.labeling.value_tags import parse_spec
+
+        spec = parse_spec(element, what)
+        if tag == "Taxonomy":
+            labels = spec.labels  # every node's path, for the Data Manager's label filter
     return Control(
         name=name,
         tag=tag,
@@ -220,6 +246,7 @@ def _parse_control(element: Element) -> Control:
         multiple=multiple,
         max_rating=max_rating,
         required=required,
+        spec=spec,
     )
 
 

@@ -5,6 +5,10 @@ The fields, per control of the label config:
 - ``Choices``: one value per picked choice under the control's name (radio or checkboxes).
 - ``Rating``: the rating as a whole number under the control's name.
 - ``TextArea``: the text under the control's name; blank means no answer.
+- ``Number``: the number under the control's name; blank means no answer.
+- ``DateTime``: the browser's ISO date, time or datetime-local value under the control's
+  name, stored in the tag's format; blank means no answer.
+- ``Taxonomy``: one JSON array (a node's path) per ticked checkbox under the control's name.
 - ``Labels`` / ``RectangleLabels``: ``regions-<name>``, a JSON list of Label Studio result
   items for that control (the page's JavaScript keeps it in sync with the drawn regions).
 
@@ -15,6 +19,8 @@ werkzeug ``MultiDict``-like object with ``getlist``.
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Protocol
 
 from reviewapp.labeling.config import REGION_TAGS, Control, LabelConfig
@@ -96,7 +102,63 @@ def _textarea(control: Control, values: list[str]) -> dict | None:
     return {"text": texts} if texts else None
 
 
-_READERS = {"Choices": _choices, "Rating": _rating, "TextArea": _textarea}
+def _one(control: Control, values: list[str], what: str) -> str | None:
+    given = [v.strip() for v in values if v.strip()]
+    if len(given) > 1:
+        raise ResultError(f"{control.name}: one {what} expected, got {len(given)}")
+    return given[0] if given else None
+
+
+def _number(control: Control, values: list[str]) -> dict | None:
+    raw = _one(control, values, "number")
+    if raw is None:
+        return None
+    try:
+        number = int(raw) if _WHOLE.fullmatch(raw) else float(raw)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ResultError(f"{control.name}: expected a number, got {raw!r}")
+    return {"number": number}
+
+
+def _datetime(control: Control, values: list[str]) -> dict | None:
+    # The browser sends ISO (date, time or datetime-local); results use the tag's format.
+    raw = _one(control, values, "date or time")
+    if raw is None:
+        return None
+    try:
+        return {"datetime": control.spec.from_input(raw)}
+    except ValueError as exc:
+        raise ResultError(f"{control.name}: {exc}") from None
+
+
+def _taxonomy(control: Control, values: list[str]) -> dict | None:
+    # Each ticked checkbox sends its node's path as a JSON array.
+    paths = []
+    for raw in values:
+        if not raw.strip():
+            continue
+        try:
+            path = json.loads(raw)
+        except ValueError:
+            path = None
+        if type(path) is not list or not all(type(key) is str for key in path):
+            raise ResultError(f"{control.name}: {raw!r} is not a taxonomy path (a JSON array)")
+        paths.append(path)
+    return {"taxonomy": paths} if paths else None
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+_READERS = {
+    "Choices": _choices,
+    "Rating": _rating,
+    "TextArea": _textarea,
+    "Number": _number,
+    "DateTime": _datetime,
+    "Taxonomy": _taxonomy,
+}
 
 
 def _regions(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 
 from reviewapp.labeling.config import Control, LabelConfig
 
@@ -185,6 +187,70 @@ def _textarea(value: dict, control: Control, text: object, notes: Counter | None
     return {"text": list(texts)}
 
 
+def _number(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
+    number, spec = value.get("number"), control.spec
+    # Comparisons are written so that NaN fails them; infinity fails isfinite.
+    if not _is_number(number) or not math.isfinite(number):
+        shown = _fmt(number) if _is_number(number) else _kind(number)
+        raise ResultError(f"value.number must be a finite number, got {shown}")
+    if spec.min is not None and not number >= spec.min:
+        raise ResultError(f"value.number = {_fmt(number)} is below min {_fmt(spec.min)}")
+    if spec.max is not None and not number <= spec.max:
+        raise ResultError(f"value.number = {_fmt(number)} is above max {_fmt(spec.max)}")
+    return {"number": number}
+
+
+def _datetime(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
+    stamp, spec = value.get("datetime"), control.spec
+    if type(stamp) is not str:
+        raise ResultError(f"value.datetime must be a string, got {_kind(stamp)}")
+    parsed = spec.parse(stamp)
+    if parsed is None:
+        example = datetime(2021, 1, 31, 10, 30).strftime(spec.format)
+        raise ResultError(
+            f'value.datetime "{stamp}" does not match the format {spec.format} (e.g. "{example}")'
+        )
+    problem = spec.out_of_range(parsed)
+    if problem:
+        raise ResultError(f'value.datetime "{stamp}" {problem}')
+    return {"datetime": stamp}
+
+
+def _taxonomy(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
+    paths, spec = value.get("taxonomy"), control.spec
+    if type(paths) is not list or not paths:
+        got = "an empty array" if paths == [] else _kind(paths)
+        raise ResultError(f"value.taxonomy must be a non-empty array of paths, got {got}")
+    seen: set[tuple] = set()
+    for i, path in enumerate(paths):
+        if type(path) is not list or not path or any(type(key) is not str for key in path):
+            raise ResultError(f"value.taxonomy[{i}] must be a non-empty array of strings")
+        node = spec.by_path.get(tuple(path))
+        if node is None:
+            examples = " or ".join(f'"{label}"' for label in control.labels[:3])
+            raise ResultError(
+                f'value.taxonomy[{i}]: "{spec.label(path)}" is not a path of the taxonomy '
+                f"(each path starts at a top-level choice, e.g. {examples})"
+            )
+        if spec.leafs_only and node.children:
+            raise ResultError(
+                f'value.taxonomy[{i}]: "{spec.label(path)}" is not a leaf, and the taxonomy '
+                'has leafsOnly="true"'
+            )
+        if tuple(path) in seen:
+            raise ResultError(f'value.taxonomy lists "{spec.label(path)}" twice')
+        seen.add(tuple(path))
+    if spec.max_usages is not None and len(paths) > spec.max_usages:
+        raise ResultError(
+            f"value.taxonomy has {len(paths)} paths, more than maxUsages={spec.max_usages}"
+        )
+    return {"taxonomy": [list(path) for path in paths]}
+
+
+# One item per control: Label Studio writes one, and a second would be a second answer.
+ONE_ITEM_TYPES = frozenset({"number", "datetime", "taxonomy"})
+
+
 def _positive_int(number: object, field: str) -> int:
     if not _is_int(number) or number <= 0:
         shown = _fmt(number) if _is_number(number) else _kind(number)
@@ -198,6 +264,9 @@ _VALIDATORS: dict[str, Callable[[dict, Control, object, Counter | None], dict]] 
     "rectanglelabels": _rectanglelabels,
     "rating": _rating,
     "textarea": _textarea,
+    "number": _number,
+    "datetime": _datetime,
+    "taxonomy": _taxonomy,
 }
 
 
@@ -242,6 +311,10 @@ def validate_result(
         if kind == "choices" and not control.multiple:
             if from_name in single_choice_seen:
                 raise ResultError(f"{where}: a second choices item for this single-choice control")
+            single_choice_seen.add(from_name)
+        elif kind in ONE_ITEM_TYPES:
+            if from_name in single_choice_seen:
+                raise ResultError(f"{where}: a second {kind} item for this control")
             single_choice_seen.add(from_name)
         text = None
         if data is not None and kind == "labels":
@@ -302,6 +375,8 @@ def result_labels(config: LabelConfig, result: list[dict]) -> set[tuple[str, str
         value = item["value"]
         if control.tag == "Rating":
             pairs.add((name, str(value["rating"])))
-        elif control.tag != "TextArea":
+        elif control.tag == "Taxonomy":
+            pairs.update((name, control.spec.label(path)) for path in value["taxonomy"])
+        elif control.tag not in ("TextArea", "Number", "DateTime"):
             pairs.update((name, label) for label in value[control.result_type])
     return pairs

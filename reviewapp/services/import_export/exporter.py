@@ -239,6 +239,10 @@ def answer_text(result: list[dict]) -> str:
             parts.append(f"{item.get('from_name')}={value.get('rating')}")
         elif kind == "textarea":
             parts.append(" / ".join(value.get("text", [])))
+        elif kind in ("number", "datetime"):
+            parts.append(f"{item.get('from_name')}={value.get(kind)}")
+        elif kind == "taxonomy":
+            parts.append(", ".join(" / ".join(path) for path in value.get("taxonomy", [])))
     return "; ".join(parts)
 
 

@@ -12,6 +12,10 @@ config are ignored.
 - Rating: ``1 - |a - b| / (maxRating - 1)``.
 - TextArea: its texts joined by a newline, then ``1 - Levenshtein(a, b) / max(len a,
   len b)`` (both empty: 1).
+- Number: ``1 - |a - b| / (max - min)`` (never below 0) when the tag sets min < max,
+  else 1 if equal else 0.
+- DateTime: 1 if the two values (as stored) are equal, else 0.
+- Taxonomy: Jaccard ``|A & B| / |A | B|`` of the two sets of chosen paths.
 - Labels and RectangleLabels: each result item is a region. Regions are matched one to
   one, only with a region of the same label set, maximising the total IoU; a pair
   counts only when its IoU is > 0 and > the IoU threshold; among matchings with the
@@ -268,6 +272,11 @@ def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
             prepared[name] = prepared.get(name, frozenset()) | frozenset(value.get("choices", ()))
         elif tag == "Rating":
             prepared.setdefault(name, value.get("rating", 0))
+        elif tag in ("Number", "DateTime"):
+            prepared.setdefault(name, value.get(control.result_type))
+        elif tag == "Taxonomy":
+            paths = frozenset(tuple(path) for path in value.get("taxonomy", ()))
+            prepared[name] = prepared.get(name, frozenset()) | paths
         else:
             text = value.get("text", ())
             texts.setdefault(name, []).extend([text] if isinstance(text, str) else text)
@@ -369,6 +378,16 @@ def _value_score(control: Control, va, vb) -> float:
         if control.max_rating <= 1:
             return 1.0 if va == vb else 0.0
         return max(0.0, 1.0 - abs(va - vb) / (control.max_rating - 1))
+    if control.tag == "Number":
+        spec = control.spec
+        if spec.has_range:
+            return max(0.0, 1.0 - abs(va - vb) / (spec.max - spec.min))
+        return 1.0 if va == vb else 0.0
+    if control.tag == "DateTime":
+        return 1.0 if va == vb else 0.0
+    if control.tag == "Taxonomy":
+        union = va | vb
+        return len(va & vb) / len(union) if union else 1.0
     longest = max(len(va), len(vb))
     return 1.0 - Levenshtein.distance(va, vb) / longest if longest else 1.0
 
@@ -414,6 +433,13 @@ def _value_detail(control: Control, va, vb, value: float) -> str:
         return f"Jaccard {len(va & vb)}/{len(va | vb)} = {_num(value)}"
     if control.tag == "Rating":
         return f"1 - |{va} - {vb}| / ({control.max_rating} - 1) = {_num(value)}"
+    if control.tag == "Number" and control.spec.has_range:
+        spec = control.spec
+        return f"1 - |{va} - {vb}| / ({spec.max} - {spec.min}) = {_num(value)}"
+    if control.tag in ("Number", "DateTime"):
+        return f"{'equal' if va == vb else 'different'} -> {_num(value)}"
+    if control.tag == "Taxonomy":
+        return f"Jaccard of paths {len(va & vb)}/{len(va | vb)} = {_num(value)}"
     distance = Levenshtein.distance(va, vb)
     return f"1 - Levenshtein {distance} / max({len(va)}, {len(vb)}) = {_num(value)}"
 
@@ -450,6 +476,9 @@ def _display_value(control: Control, value: object) -> object:
     if control.tag == "Choices":
         order = {label: k for k, label in enumerate(control.labels)}
         return tuple(sorted(value, key=lambda choice: (order.get(choice, len(order)), choice)))
+    if control.tag == "Taxonomy":
+        spec = control.spec
+        return tuple(spec.label(path) for path in sorted(value, key=lambda p: (spec.order(p), p)))
     return value
 
 
