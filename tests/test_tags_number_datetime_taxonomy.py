@@ -12,7 +12,8 @@ from werkzeug.datastructures import MultiDict
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config, validate_result
 from reviewapp.labeling.form import result_from_form
-from reviewapp.models import Annotation, Task
+from reviewapp.models import Annotation, Review, Task
+from reviewapp.services.data_manager.query import TableState, page_task_ids
 from reviewapp.services.import_export.exporter import answer_text, export_json
 from reviewapp.services.import_export.importer import ImportFailed, import_file
 from reviewapp.services.metrics import agreement
@@ -90,6 +91,11 @@ def test_the_parser_reads_each_tags_attributes():
         ('<DateTime name="d" toName="text" only="year"/>', "month and year pickers are not"),
         ('<DateTime name="d" toName="text" only="week"/>', "expected date, time or date,time"),
         ('<DateTime name="d" toName="text" only="date" min="1 May"/>', 'min="1 May"; expected'),
+        (
+            '<DateTime name="d" toName="text" min="2021-01-01T00:00Z"/>',
+            'min="2021-01-01T00:00Z"; expected an ISO YYYY-MM-DD or YYYY-MM-DDTHH:MM without',
+        ),
+        ('<DateTime name="d" toName="text" only="time" max="10:00+02:00"/>', "HH:MM without"),
         ('<Taxonomy name="t" toName="text"/>', "has no options"),
         (
             '<Taxonomy name="t" toName="text" apiUrl="http://x"><Choice value="A"/></Taxonomy>',
@@ -102,6 +108,11 @@ def test_the_parser_reads_each_tags_attributes():
         (
             '<Taxonomy name="t" toName="text"><Choice value="A"/><Choice value="A"/></Taxonomy>',
             'duplicate choice "A" under the same parent',
+        ),
+        (
+            f'<Taxonomy name="t" toName="text"><Choice value="{"x" * 150}">'
+            f'<Choice value="{"y" * 50}"/></Choice></Taxonomy>',
+            "203 characters long; a path may have at most 200",
         ),
     ],
 )
@@ -424,3 +435,99 @@ def test_the_task_page_shows_the_values_escaped_and_the_agreement(client, auth, 
     assert "1 - |7.5 - 5| / (10 - 0) = 0.75" in body
     assert "Jaccard of paths 0/3 = 0" in body
     assert "69%" in body
+
+
+def test_the_data_manager_filters_by_a_taxonomy_path(project):
+    load(
+        project,
+        [
+            {"data": {"text": "one"}, "annotations": [{"completed_by": "a@x.com", "result": FULL}]},
+            {
+                "data": {"text": "two"},
+                "annotations": [{"completed_by": "a@x.com", "result": [taxonomy(("A",))]}],
+            },
+            {"data": {"text": "three"}, "predictions": [{"result": [taxonomy(("A", "A1"))]}]},
+        ],
+    )
+    ids = db.session.scalars(select(Task.id).order_by(Task.id)).all()
+
+    def matching(**args):
+        return page_task_ids(project.id, TableState.from_args(args), 0, 50)
+
+    assert matching(label="kind:A / A1") == [ids[0], ids[2]]
+    assert matching(label="kind:A / A1", label_source="annotation") == [ids[0]]
+    assert matching(label="kind:A") == [ids[1]]  # a parent is not its children
+    assert matching(label="kind:B") == [ids[0]]
+
+
+# --- required="true" ----------------------------------------------------------------------
+
+REQUIRED_XML = """<View>
+  <Text name="text" value="$text"/>
+  <Number name="count" toName="text" required="true"/>
+  <DateTime name="when" toName="text" only="date" required="true"/>
+  <Taxonomy name="kind" toName="text" required="true"><Choice value="A"/></Taxonomy>
+</View>"""
+
+
+def test_required_controls_must_be_answered_in_the_label_stream(client, auth):
+    annotator = factories.user("annotator", email="req@x.com")
+    project = create_project("Required", REQUIRED_XML, None, allow_empty_annotations=True)
+    add_member(project.id, annotator)
+    factories.text_tasks(project, "first")
+    task_id = db.session.scalar(select(Task.id))
+    auth.login(annotator)
+    url = f"/projects/{project.id}/label/{task_id}"
+    page = client.get(f"/projects/{project.id}/label").get_data(as_text=True)
+    assert '<input type="number" name="count" value="" step="any" required>' in page
+    assert '<input type="date" name="when" value="" required>' in page
+    response = client.post(url, data={"count": "", "when": ""})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Not saved: count is required; when is required; kind is required" in body
+    response = client.post(url, data={"count": "3", "when": "2021-05-01"})
+    assert response.status_code == 422 and "Not saved: kind is required" in response.text
+    assert 'name="count" value="3"' in response.text  # what was typed is shown again
+    assert db.session.scalars(select(Annotation)).all() == []
+    ok = client.post(url, data={"count": "3", "when": "2021-05-01", "kind": '["A"]'})
+    assert ok.status_code == 303
+    [saved] = db.session.scalars(select(Annotation)).all()
+    assert saved.result == [
+        number(3),
+        stamp("2021-05-01"),
+        taxonomy(("A",)),
+    ]
+
+
+def test_a_fix_must_answer_the_required_controls(client, auth, htmx):
+    reviewer = auth.login("reviewer")
+    project = create_project("Required", REQUIRED_XML, None, allow_empty_annotations=True)
+    add_member(project.id, reviewer)
+    answer = [number(1), stamp("2021-05-01"), taxonomy(("A",))]
+    factories.tasks(
+        project,
+        [{"data": {"text": "t"}, "annotations": [{"completed_by": "a@x.com", "result": answer}]}],
+    )
+    annotation_id = db.session.scalar(select(Annotation.id))
+    url = f"/projects/{project.id}/review/{annotation_id}"
+    fix = {"verdict": "fixed", "count": "2", "when": "2021-05-02"}  # the taxonomy unticked
+    response = client.post(url, data=fix, headers=htmx)
+    assert response.status_code == 422 and "kind is required" in response.text
+    assert db.session.scalars(select(Review)).all() == []
+    ok = client.post(url, data={**fix, "kind": '["A"]'}, headers=htmx)
+    assert ok.status_code == 200
+    [review] = db.session.scalars(select(Review)).all()
+    assert review.verdict == "fixed"
+    assert review.result_after == [number(2), stamp("2021-05-02"), taxonomy(("A",))]
+
+
+def test_seconds_written_in_a_stored_value_survive_an_untouched_editor(app):
+    # Some exports write seconds; a Fix & Accept that does not touch the input keeps them.
+    result = [number(1), stamp("2021-01-01T10:00:00"), stamp("08:15:30", "clock")]
+    assert validate_result(CONFIG, result) == result
+    html = render_editor(app, result)
+    assert '<input type="datetime-local" name="when" value="2021-01-01T10:00:00">' in html
+    assert '<input type="time" name="clock" value="08:15:30">' in html
+    fields = FormFields()
+    fields.feed(html)
+    assert result_from_form(CONFIG, fields.fields, {}) == result

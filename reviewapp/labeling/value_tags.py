@@ -94,12 +94,18 @@ class DateTimeSpec:
     def input_type(self) -> str:
         return _INPUTS[self.mode][0]
 
+    @property
+    def _seconds_format(self) -> str | None:
+        """The default format with seconds, as some exports write them (None: not allowed)."""
+        if self.format == _DEFAULT_FORMATS.get(self.mode) and self.mode != "date":
+            return self.format + ":%S"
+        return None
+
     def parse(self, value: str) -> datetime | None:
         """The stored string as a datetime (time mode: on 1900-01-01), or None."""
-        formats = [self.format]
-        if self.format == _DEFAULT_FORMATS.get(self.mode) and self.mode != "date":
-            formats.append(self.format + ":%S")  # seconds, as some exports write them
-        for fmt in formats:
+        for fmt in (self.format, self._seconds_format):
+            if fmt is None:
+                continue
             try:
                 return datetime.strptime(value, fmt)
             except ValueError:
@@ -107,12 +113,15 @@ class DateTimeSpec:
         return None
 
     def to_input(self, value: object) -> str:
-        """A stored value as the HTML input's value ("" when it cannot be read)."""
+        """A stored value as the HTML input's value ("" when it cannot be read). Seconds
+        written in the value are kept (even ":00"), so that an untouched input gives back
+        the same value."""
         parsed = self.parse(value) if type(value) is str else None
         if parsed is None:
             return ""
         text = parsed.strftime(_INPUTS[self.mode][1])
-        return text + parsed.strftime(":%S") if parsed.second else text
+        seconds = parsed.second or self._has_seconds(value)
+        return text + parsed.strftime(":%S") if seconds else text
 
     def from_input(self, raw: str) -> str:
         """The HTML input's ISO value as Label Studio stores it (in the tag's format)."""
@@ -124,9 +133,13 @@ class DateTimeSpec:
         except ValueError:
             kind = self.input_type.replace("-local", "")
             raise ValueError(f"expected a {kind}, got {raw!r}") from None
-        if self.mode == "time" and self.format == _DEFAULT_FORMATS["time"] and parsed.second:
-            return parsed.strftime("%H:%M:%S")
+        if self._has_seconds(raw) and self._seconds_format:
+            return parsed.strftime(self._seconds_format)
         return parsed.strftime(self.format)
+
+    def _has_seconds(self, value: str) -> bool:
+        clock = value if self.mode == "time" else value.partition("T")[2]
+        return self.mode != "date" and clock.count(":") >= 2
 
     def bound(self, iso: str | None) -> str:
         """min/max as the HTML input's min/max attribute."""
@@ -174,11 +187,14 @@ def _parse_datetime(element: Element, what: str) -> DateTimeSpec:
         raw = element.get(attribute)
         if raw is not None and raw.strip():
             try:
-                _iso_limit(mode, raw.strip())
+                # Values carry no time zone (as the browser's inputs), so neither may a bound.
+                if _iso_limit(mode, raw.strip()).tzinfo is not None:
+                    raise ValueError
             except ValueError:
                 expected = "HH:MM" if mode == "time" else "YYYY-MM-DD or YYYY-MM-DDTHH:MM"
                 raise LabelConfigError(
-                    f'{what} has {attribute}="{raw}"; expected an ISO {expected}'
+                    f'{what} has {attribute}="{raw}"; expected an ISO {expected} '
+                    "without a time zone"
                 ) from None
             bounds[attribute] = raw.strip()
     return DateTimeSpec(mode, fmt, bounds.get("min"), bounds.get("max"))
@@ -226,10 +242,13 @@ class TaxonomySpec:
     def labels(self) -> tuple[str, ...]:
         return tuple(self.label(node.path) for node in self.walk())
 
+    @cached_property
+    def _positions(self) -> dict[tuple[str, ...], int]:
+        return {path: k for k, path in enumerate(self.by_path)}
+
     def order(self, path) -> int:
         """Position of a path in config order (unknown paths last), to sort for display."""
-        index = {p: k for k, p in enumerate(self.by_path)}
-        return index.get(tuple(path), len(index))
+        return self._positions.get(tuple(path), len(self._positions))
 
     def selection(self, items: list[dict], name: str) -> list[list[str]]:
         """The paths chosen in a result for the control called name."""
@@ -243,6 +262,10 @@ class TaxonomySpec:
     def has_chosen_below(self, node: TaxonomyNode, chosen: list[list[str]]) -> bool:
         depth = len(node.path)
         return any(len(p) > depth and tuple(p[:depth]) == node.path for p in chosen)
+
+
+# Each path is a label of the Data Manager's label filter (TaskLabel.label, 200 characters).
+MAX_PATH_CHARS = 200
 
 
 def _parse_taxonomy(element: Element, what: str) -> TaxonomySpec:
@@ -261,12 +284,19 @@ def _parse_taxonomy(element: Element, what: str) -> TaxonomySpec:
             raise LabelConfigError(f'{what} has maxUsages="{raw}"; expected an integer >= 1')
         max_usages = int(raw)
     separator = element.get("pathSeparator")
-    return TaxonomySpec(
+    spec = TaxonomySpec(
         nodes,
         leafs_only=(element.get("leafsOnly") or "").strip().lower() == "true",
         max_usages=max_usages,
         separator=f" {separator.strip()} " if separator and separator.strip() else " / ",
     )
+    for label in spec.labels:
+        if len(label) > MAX_PATH_CHARS:
+            raise LabelConfigError(
+                f'{what} has the path "{label[:40]}…", {len(label)} characters long; '
+                f"a path may have at most {MAX_PATH_CHARS}"
+            )
+    return spec
 
 
 def _taxonomy_nodes(parent: Element, path: tuple[str, ...], what: str) -> tuple:
