@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config, validate_result
 from reviewapp.labeling.form import result_from_form
-from reviewapp.models import Annotation, Review, Task
+from reviewapp.models import Annotation, GtScore, Review, Task
 from reviewapp.services.data_manager.query import TableState, page_task_ids
 from reviewapp.services.import_export.exporter import answer_text, export_json
 from reviewapp.services.import_export.importer import ImportFailed, import_file
@@ -390,6 +390,35 @@ def test_import_then_export_gives_the_same_results(project):
     expected = (0.75 + 1 + 0 + 1 / 3) / 4
     assert db.session.scalar(select(Task.agreement)) == pytest.approx(expected)
     assert answer_text(FULL) == "count=7.5; when=2021-01-01T10:00; clock=10:30; A / A1, B"
+
+
+def test_ground_truth_accuracy_of_an_annotation_and_a_prediction(project):
+    truth = [number(5), stamp("2021-01-01T10:00"), taxonomy(("A", "A1"), ("B",))]
+    other = [number(7.5), stamp("2021-01-01T10:00"), taxonomy(("A", "A1"), ("C <c>",))]
+    prediction = [number(5), stamp("2021-01-02T10:00"), taxonomy(("B",))]
+    load(
+        project,
+        [
+            {
+                "data": {"text": "a text"},
+                "annotations": [
+                    {"completed_by": "gt@x.com", "result": truth, "ground_truth": True},
+                    {"completed_by": "b@x.com", "result": other},
+                ],
+                "predictions": [{"model_version": "m1", "result": prediction}],
+            }
+        ],
+    )
+    scores = {
+        (row.annotation_id is not None, row.model_version): row.score
+        for row in db.session.scalars(select(GtScore))
+    }
+    # The annotation: count 1 - 2.5/10 = 0.75, when 1, kind 1/3 -> (0.75 + 1 + 1/3) / 3.
+    # The prediction: count 1, when 0 (a day off), kind {B} of {A / A1, B} = 1/2 -> 1.5 / 3.
+    assert scores == {
+        (True, None): pytest.approx((0.75 + 1 + 1 / 3) / 3),
+        (False, "m1"): pytest.approx(0.5),
+    }
 
 
 def test_an_invalid_imported_result_names_task_annotation_and_result(project):
