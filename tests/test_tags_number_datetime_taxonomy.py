@@ -191,6 +191,28 @@ def test_an_alias_is_what_results_carry():
     assert "is not a path" in refused([taxonomy(("Animals",))], config)
 
 
+def test_a_date_bound_of_a_date_time_takes_in_its_whole_day(app):
+    config = parse_label_config(
+        '<View><Text name="text" value="$text"/>'
+        '<DateTime name="when" toName="text" min="2021-01-01" max="2021-01-31"/></View>'
+    )
+    assert validate_result(config, [stamp("2021-01-31T23:59")])
+    assert validate_result(config, [stamp("2021-01-01T00:00")])
+    assert '"2021-02-01T00:00" is after max 2021-01-31' in refused(
+        [stamp("2021-02-01T00:00")], config
+    )
+    assert '"2020-12-31T23:59" is before min 2021-01-01' in refused(
+        [stamp("2020-12-31T23:59")], config
+    )
+    with app.test_request_context():
+        html = render_template_string(
+            '{% from "macros/editor.html" import editor %}{{ editor(config, task, []) }}',
+            config=config,
+            task={"data": {"text": "t"}},
+        )
+    assert 'min="2021-01-01T00:00" max="2021-01-31T23:59"' in html
+
+
 def test_a_custom_datetime_format_is_validated_and_written_by_the_editor():
     config = parse_label_config(
         '<View><Text name="text" value="$text"/>'

@@ -141,13 +141,16 @@ class DateTimeSpec:
         clock = value if self.mode == "time" else value.partition("T")[2]
         return self.mode != "date" and clock.count(":") >= 2
 
-    def bound(self, iso: str | None) -> str:
-        """min/max as the HTML input's min/max attribute."""
+    def bound(self, iso: str | None, end: bool = False) -> str:
+        """min (or max, with end) as the HTML input's min/max attribute; a date bound of a
+        date-time input takes in its whole day."""
         if iso is None:
             return ""
         if self.mode == "time":
             return iso
-        return iso[:10] if self.mode == "date" else (iso if "T" in iso else iso + "T00:00")
+        if self.mode == "date":
+            return iso[:10]
+        return iso if "T" in iso else iso + ("T23:59" if end else "T00:00")
 
     def out_of_range(self, parsed: datetime) -> str | None:
         for iso, outside, word in ((self.min, "before", "min"), (self.max, "after", "max")):
@@ -155,8 +158,8 @@ class DateTimeSpec:
                 continue
             limit = _iso_limit(self.mode, iso)
             here = parsed.time() if self.mode == "time" else parsed
-            if self.mode == "date":
-                here, limit = parsed.date(), limit.date()
+            if self.mode == "date" or (self.mode == "datetime" and "T" not in iso):
+                here, limit = parsed.date(), limit.date()  # a date bound takes in its whole day
             if (here < limit) if word == "min" else (here > limit):
                 return f"is {outside} {word} {iso}"
         return None
