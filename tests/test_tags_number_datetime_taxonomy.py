@@ -129,6 +129,22 @@ def test_unsupported_tag_message_lists_the_new_tags():
     assert "<Number>, <DateTime>, <Taxonomy>" in str(error.value)
 
 
+def test_the_other_tags_of_the_issue_are_still_refused_each_named():
+    others = (
+        '<PolygonLabels name="p" toName="t"><Label value="a"/></PolygonLabels>'
+        '<KeyPointLabels name="k" toName="t"><Label value="a"/></KeyPointLabels>'
+        '<Relations><Relation value="r"/></Relations>'
+        '<Pairwise name="w" toName="t,t"/><HyperText name="h" value="$html"/>'
+    )
+    with pytest.raises(LabelConfigError) as error:
+        parse_label_config(f'<View><Text name="t" value="$t"/>{others}</View>')
+    message = str(error.value)
+    assert message.startswith(
+        "Unsupported tags <PolygonLabels>, <KeyPointLabels>, <Relations>, <Relation>, "
+        "<Pairwise>, <HyperText>; supported: "
+    )
+
+
 # --- results ----------------------------------------------------------------------------
 
 
