@@ -90,15 +90,15 @@ def test_pairs_from_stored_counts_equal_the_pairs_of_annotations():
 
 def test_cells_against_ground_truth():
     truth = frozenset({"A", "B"})
-    assert gt_cells(frozenset({"A", "C"}), truth) == [("A", "A"), ("C", "B")]
-    assert gt_cells(frozenset({"A"}), truth) == [("A", "A"), (None, "B")]
-    assert gt_cells(frozenset({"A", "B", "C"}), truth) == [("A", "A"), ("B", "B"), ("C", None)]
-    assert gt_cells(frozenset(), frozenset({"A"})) == [(None, "A")]
+    assert gt_cells(frozenset({"A", "C"}), truth) == (("A", "A"), ("C", "B"))
+    assert gt_cells(frozenset({"A"}), truth) == (("A", "A"), (None, "B"))
+    assert gt_cells(frozenset({"A", "B", "C"}), truth) == (("A", "A"), ("B", "B"), ("C", None))
+    assert gt_cells(frozenset(), frozenset({"A"})) == ((None, "A"),)
     # A control neither answered adds nothing.
     cells = annotation_gt_cells(
         ["topics", "long"], [picked("topics", "A")], [picked("topics", "B")]
     )
-    assert cells == {"topics": [("A", "B")]}
+    assert cells == {"topics": (("A", "B"),)}
 
 
 def test_matrix_labels_in_config_order_then_none():

@@ -25,6 +25,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations, groupby
 
 from sqlalchemy import func, select, true
@@ -39,6 +40,7 @@ TOP_PAIRS = 10
 
 Pair = tuple[str, str]
 Cell = tuple[str | None, str | None]
+NO_ANSWER: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -136,24 +138,34 @@ def sorted_pairs(counts: Counter[Pair]) -> list[ConfusionPair]:
     ]
 
 
-def gt_cells(answer: frozenset[str], truth: frozenset[str]) -> list[Cell]:
+@lru_cache(maxsize=4096)
+def gt_cells(answer: frozenset[str], truth: frozenset[str]) -> tuple[Cell, ...]:
     """The (answer, truth) cells one answer adds to a control's matrix against the ground
-    truth's answer (either may be empty: not answered)."""
+    truth's answer (either may be empty: not answered). Cached: a project has few answers."""
     cells: list[Cell] = [(label, label) for label in sorted(answer & truth)]
     extra, missed = sorted(answer - truth), sorted(truth - answer)
     if extra and missed:
-        return cells + [(x, y) for x in extra for y in missed]
-    return cells + [(x, None) for x in extra] + [(None, y) for y in missed]
+        cells += [(x, y) for x in extra for y in missed]
+    else:
+        cells += [(x, None) for x in extra] + [(None, y) for y in missed]
+    return tuple(cells)
+
+
+def answer_pairs(
+    names: Iterable[str], result: list[dict], truth: list[dict]
+) -> Iterator[tuple[str, frozenset[str], frozenset[str]]]:
+    """(control, answer, truth's answer) for each control either result answered."""
+    names = list(names)
+    pa, pt = choice_answers(names, result), choice_answers(names, truth)
+    for name in sorted(pa.keys() | pt.keys()):
+        yield name, pa.get(name, NO_ANSWER), pt.get(name, NO_ANSWER)
 
 
 def annotation_gt_cells(
     names: Iterable[str], result: list[dict], truth: list[dict]
-) -> dict[str, list[Cell]]:
+) -> dict[str, tuple[Cell, ...]]:
     """Per control, the cells of one annotation's result against the ground truth's."""
-    names = list(names)
-    pa, pt = choice_answers(names, result), choice_answers(names, truth)
-    empty: frozenset[str] = frozenset()
-    return {name: gt_cells(pa.get(name, empty), pt.get(name, empty)) for name in pa.keys() | pt}
+    return {name: gt_cells(a, t) for name, a, t in answer_pairs(names, result, truth)}
 
 
 def gt_matrix(control: Control, counts: Counter[Cell]) -> GtMatrix:
@@ -213,7 +225,7 @@ def project_confusion(project: Project, config: LabelConfig) -> dict[str, list[C
         tasks = select(ChoiceCount.task_id).where(
             ChoiceCount.project_id == project.id, ChoiceCount.control.in_(hashed)
         )
-        for _, rows_ in _annotations_of(project.id, tasks):
+        for _, rows_ in _annotations_of(tasks):
             done = [a.result for a in rows_ if not a.was_cancelled]
             for name, found in task_confusion(hashed, done).items():
                 counts[name].update(found)
@@ -242,13 +254,18 @@ def _choice_value_pairs(project_id: int, controls: list[str]) -> list[tuple[str,
                 & (other.control == ChoiceCount.control)
                 & (other.value > ChoiceCount.value),
             )
-            .where(ChoiceCount.project_id == project_id, ChoiceCount.control.in_(controls))
+            .where(
+                ChoiceCount.project_id == project_id,
+                ChoiceCount.control.in_(controls),
+                # A value every answer of the task gave has no other value to differ from.
+                ChoiceCount.count < ChoiceCount.unit_size,
+            )
             .group_by(ChoiceCount.control, ChoiceCount.value, other.value)
         )
     ]
 
 
-def _annotations_of(project_id: int, task_ids) -> Iterator[tuple[int, list[TaskAnnotation]]]:
+def _annotations_of(task_ids) -> Iterator[tuple[int, list[TaskAnnotation]]]:
     """(task id, its annotations) for the tasks of a select of task ids, in one query read
     in task order."""
     rows = db.session.execute(
@@ -260,7 +277,8 @@ def _annotations_of(project_id: int, task_ids) -> Iterator[tuple[int, list[TaskA
             Annotation.was_cancelled,
             Annotation.ground_truth,
         )
-        .where(Annotation.project_id == project_id, Annotation.task_id.in_(task_ids))
+        # By task: the project's index would read every annotation of the project.
+        .where(Annotation.task_id.in_(task_ids))
         .order_by(Annotation.task_id, Annotation.id)
         .execution_options(yield_per=2000)
     )
@@ -276,16 +294,27 @@ def _annotations_of(project_id: int, task_ids) -> Iterator[tuple[int, list[TaskA
         )
 
 
-def _gt_comparisons(
+def _gt_answers(
     project_id: int, names: list[str], annotator_id: int | None
-) -> Iterator[tuple[int, dict[str, list[Cell]]]]:
-    """(task id, cells per control) for each annotation compared with ground truth."""
+) -> Iterator[tuple[int, str, frozenset[str], frozenset[str]]]:
+    """(task id, control, answer, truth's answer) for each annotation compared with ground
+    truth and each control it or the ground truth answered; one pass over the annotations
+    of the tasks with ground truth."""
     gt_tasks = select(Task.id).where(Task.project_id == project_id, Task.has_ground_truth == true())
-    for task_id, rows in _annotations_of(project_id, gt_tasks):
+    for task_id, rows in _annotations_of(gt_tasks):
         truth, others = truth_and_others(rows)
+        truth_answers = choice_answers(names, truth.result)
         for a in others:
-            if annotator_id is None or a.user_id == annotator_id:
-                yield task_id, annotation_gt_cells(names, a.result, truth.result)
+            if annotator_id is not None and a.user_id != annotator_id:
+                continue
+            answers = choice_answers(names, a.result)
+            for name in answers.keys() | truth_answers.keys():
+                yield (
+                    task_id,
+                    name,
+                    answers.get(name, NO_ANSWER),
+                    truth_answers.get(name, NO_ANSWER),
+                )
 
 
 def project_gt_confusion(
@@ -293,11 +322,16 @@ def project_gt_confusion(
 ) -> dict[str, GtMatrix]:
     """Each Choices control's matrix against ground truth, over all annotators or one."""
     controls = {c.name: c for c in choice_controls(config)}
+    if not controls:
+        return {}
+    # Equal answers give equal cells: count the (answer, truth) pairs, then their cells.
+    pairs = Counter(
+        (name, a, t) for _, name, a, t in _gt_answers(project.id, list(controls), annotator_id)
+    )
     counts: dict[str, Counter[Cell]] = {name: Counter() for name in controls}
-    if controls:
-        for _, cells in _gt_comparisons(project.id, list(controls), annotator_id):
-            for name, found in cells.items():
-                counts[name].update(found)
+    for (name, a, t), n in pairs.items():
+        for cell in gt_cells(a, t):
+            counts[name][cell] += n
     return {name: gt_matrix(controls[name], c) for name, c in counts.items()}
 
 
@@ -315,8 +349,8 @@ def gt_confusion_task_ids(
     if control not in {c.name for c in choice_controls(config)}:
         return []
     ids: list[int] = []
-    for task_id, cells in _gt_comparisons(project.id, [control], annotator_id):
-        if (answer, truth) in cells.get(control, ()) and (not ids or ids[-1] != task_id):
+    for task_id, _, a, t in _gt_answers(project.id, [control], annotator_id):
+        if (answer, truth) in gt_cells(a, t) and (not ids or ids[-1] != task_id):
             ids.append(task_id)
     return ids
 
