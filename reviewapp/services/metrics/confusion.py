@@ -303,6 +303,8 @@ def _gt_answers(
     gt_tasks = select(Task.id).where(Task.project_id == project_id, Task.has_ground_truth == true())
     for task_id, rows in _annotations_of(gt_tasks):
         truth, others = truth_and_others(rows)
+        if truth is None:  # has_ground_truth is kept exact; this only guards a stale flag
+            continue
         truth_answers = choice_answers(names, truth.result)
         for a in others:
             if annotator_id is not None and a.user_id != annotator_id:
