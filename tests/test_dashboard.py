@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 from jinja2_fragments.flask import render_block
+from markupsafe import escape
 from sqlalchemy import select, update
 
 from reviewapp.extensions import db
 from reviewapp.models import AgreementPair, Task
 from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
 from reviewapp.services.metrics.definitions import MIN_N
+from reviewapp.services.metrics.intervals import WIDE
 from tests import factories
 from tests.test_metrics import build_small
 
@@ -81,6 +85,7 @@ def test_dashboard_shows_the_hand_worked_numbers(client, auth, small):
         "fixed": "2",
         "rejected": "1",
         "pending": "4",
+        "acceptance_rate": "83.3% n=6 43.6–97.0%",  # 5/6, Wilson (test_intervals)
         "ground_truth_tasks": "2",
         "mean_agreement": "83.3% n=4",  # (1/3 + 1 + 1 + 1) / 4, four tasks: too few, greyed
         "low_agreement_tasks": "1",
@@ -92,11 +97,12 @@ def test_dashboard_shows_the_hand_worked_numbers(client, auth, small):
     ]  # fmt: skip
     expected = {
         "alice@example.com": ["4", "0", "2", "0", "0", "2",
-                              "100.0% n=2", "75.0% n=4", "–", "–", "11.5 s n=4"],
+                              "100.0% n=2 34.2–100.0%", "75.0% n=4", "–", "–", "11.5 s n=4"],
         "bob@example.com": ["3", "1", "0", "2", "0", "1",
-                            "100.0% n=2", "75.0% n=4", "100.0% n=1", "0.500 n=2", "20.0 s n=3"],
+                            "100.0% n=2 34.2–100.0%", "75.0% n=4", "100.0% n=1", "0.500 n=2",
+                            "20.0 s n=3"],
         "carol@example.com": ["3", "0", "1", "0", "1", "1",
-                              "50.0% n=2", "50.0% n=4", "50.0% n=2", "–", "30.0 s n=3"],
+                              "50.0% n=2 9.5–90.5%", "50.0% n=4", "50.0% n=2", "–", "30.0 s n=3"],
     }  # fmt: skip
     table = {user: [got[user, c] for c in columns] for user in expected}
     assert table == expected
@@ -113,9 +119,9 @@ def test_dashboard_shows_the_hand_worked_numbers(client, auth, small):
     assert got["rita@example.com", "median_seconds"] == "1 min 30 s n=4"
     assert got["mona@example.com", "median_seconds"] == "45.0 s n=1"
     assert got["sentiment", "alpha"] == "0.692"  # 9 / 13
-    assert got["sentiment", "raw_agreement"] == "66.7%"
+    assert got["sentiment", "raw_agreement"] == "66.7% n=6 30.0–90.3%"  # 4 of 6 pairs
     # Every section says how its numbers are computed.
-    assert html.count("How is this computed") == 7
+    assert html.count("How is this computed") == 9
 
 
 def test_few_items_are_greyed_with_their_n(client, auth, small):
@@ -134,7 +140,10 @@ def test_json_and_html_agree(client, auth, small):
     body = client.get(
         f"/api/projects/{small.project.id}/metrics", headers={"Authorization": f"Token {token}"}
     ).get_json()
-    assert set(body) == {"summary", "annotators", "matrix", "models", "reviewers", "alpha"}
+    assert set(body) == {
+        "summary", "annotators", "matrix", "models", "reviewers", "alpha", "raw_agreement",
+        "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt",
+    }  # fmt: skip
     assert body["summary"] == {
         "tasks": 6,
         "annotated_tasks": 5,
@@ -144,6 +153,8 @@ def test_json_and_html_agree(client, auth, small):
         "fixed": 2,
         "rejected": 1,
         "pending": 4,
+        "acceptance_rate": 5 / 6,
+        "acceptance_rate_ci": [pytest.approx(0.4365, abs=1e-4), pytest.approx(0.9699, abs=1e-4)],
         "ground_truth_tasks": 2,
         "mean_agreement": pytest.approx((1 / 3 + 3) / 4),
         "low_agreement_tasks": 1,
@@ -159,6 +170,7 @@ def test_json_and_html_agree(client, auth, small):
         "rejected": 0,
         "pending": 2,
         "acceptance_rate": 1.0,
+        "acceptance_rate_ci": [pytest.approx(0.3424, abs=1e-4), 1.0],
         "agreement": 0.75,
         "agreement_n": 4,
         "gt_accuracy": None,
@@ -187,6 +199,25 @@ def test_json_and_html_agree(client, auth, small):
         "rejected": 2,
     }
     assert body["alpha"] == {"sentiment": pytest.approx(9 / 13)}
+    # 4 of the 6 pairs of answers on one task are equal; Wilson(4, 6) (test_intervals).
+    assert body["raw_agreement"] == {"sentiment": pytest.approx(4 / 6)}
+    assert body["raw_agreement_n"] == {"sentiment": 6}
+    assert body["raw_agreement_ci"] == {
+        "sentiment": [pytest.approx(0.2999, abs=1e-4), pytest.approx(0.9032, abs=1e-4)]
+    }
+    # t1: alice and bob Positive, carol Negative: two differing pairs (test_confusion).
+    assert body["confusion"] == {"sentiment": [{"a": "Negative", "b": "Positive", "count": 2}]}
+    # Ground truth t1 (alice Positive: bob Positive, carol Negative), t4 (bob Positive:
+    # carol Positive).
+    assert body["confusion_gt"] == {
+        "sentiment": {
+            "labels": ["Positive", "Negative"],
+            "cells": [
+                {"answer": "Positive", "truth": "Positive", "count": 2},
+                {"answer": "Negative", "truth": "Positive", "count": 1},
+            ],
+        }
+    }
 
     # The page shows the same numbers, rounded.
     auth.login(manager)
@@ -381,9 +412,130 @@ def test_every_block_renders_alone(app, small):
         with_models=True,
         min_n=MIN_N,
         model_sample=MODEL_SAMPLE_TASKS,
+        wide=WIDE,
+        top_pairs=10,
+        gt=project_metrics(small.project).confusion_gt,
+        gt_annotator=None,
+        gt_people=[],
     )
     blocks = ["summary", "annotator_table", "matrix", "histogram", "alpha", "models", "reviewers"]
+    blocks += ["confusion", "gt_confusion"]
     with app.test_request_context():
         for block in blocks:
             html = render_block("dashboard/dashboard.html", block, **context)
             assert f'<section id="{block.replace("_", "-")}"' in html  # the region is the block
+
+
+def confusion_rows(html: str) -> list[tuple[str, ...]]:
+    return re.findall(
+        r'<tr data-confusion="([^"]+)">\s*<td>([^<]*)</td><td>([^<]*)</td>'
+        r'<td class="num" data-col="count">(\d+)</td>',
+        html,
+    )
+
+
+def gt_cells(html: str) -> dict[str, tuple[str, str]]:
+    """data-cell ("answer|truth") of each linked matrix cell: its count and its link."""
+    return {
+        cell: (count, unescape(href))
+        for cell, href, count in re.findall(
+            r'<a data-cell="([^"]+)" href="([^"]+)"[^>]*>(\d+)</a>', html
+        )
+    }
+
+
+def test_confusion_sections_show_the_hand_worked_numbers(client, auth, small):
+    auth.login(small.users["mona"])
+    html = dashboard(client, small).get_data(as_text=True)
+    assert confusion_rows(html) == [("sentiment", "Negative", "Positive", "2")]
+    cells = gt_cells(html)
+    assert {cell: count for cell, (count, _) in cells.items()} == {
+        "Positive|Positive": "2",
+        "Negative|Positive": "1",
+    }
+    assert '<h3><code>sentiment</code> <small class="muted">3 answers</small></h3>' in html
+    # Rows and columns: Positive, Negative (config order, only those seen).
+    assert re.findall(r'<th scope="col">([^<]+)</th>', html) == ["Positive", "Negative"]
+    base = f"/projects/{small.project.id}/dashboard"
+    lines = client.get(f"{base}/confusion.csv").get_data(as_text=True).splitlines()
+    assert lines == ["control,a,b,count", "sentiment,Negative,Positive,2"]
+    lines = client.get(f"{base}/confusion_gt.csv").get_data(as_text=True).splitlines()
+    assert lines == [
+        "control,answer,truth,count",
+        "sentiment,Positive,Positive,2",
+        "sentiment,Negative,Positive,1",
+    ]
+    carol = small.users["carol"].id
+    lines = client.get(f"{base}/confusion_gt.csv", query_string={"gt_annotator": carol})
+    assert lines.get_data(as_text=True).splitlines()[1:] == [
+        "sentiment,Positive,Positive,1",
+        "sentiment,Negative,Positive,1",
+    ]
+    rows = list(csv.DictReader(io.StringIO(client.get(f"{base}/annotators.csv").get_data(True))))
+    carol_row = next(r for r in rows if r["email"] == "carol@example.com")
+    # 1 of 2 reviewed: Wilson(1, 2) = 0.5 -+ 0.4047.
+    assert carol_row["acceptance_rate"] == "0.5"
+    assert float(carol_row["acceptance_rate_low"]) == pytest.approx(0.0945, abs=1e-4)
+    assert float(carol_row["acceptance_rate_high"]) == pytest.approx(0.9055, abs=1e-4)
+
+
+def test_one_annotators_matrix_full_page_and_fragment(client, auth, htmx, small):
+    auth.login(small.users["mona"])
+    carol = small.users["carol"].id
+    html = dashboard(client, small, gt_annotator=carol).get_data(as_text=True)
+    assert f'<option value="{carol}" selected>Carol C</option>' in html
+    counts = {cell: count for cell, (count, _) in gt_cells(html).items()}
+    assert counts == {"Positive|Positive": "1", "Negative|Positive": "1"}
+    # Everyone compared with ground truth can be chosen: bob on t1, carol on t1 and t4.
+    assert re.findall(r'<option value="(\d+)"', html) == [
+        str(small.users["bob"].id),
+        str(carol),
+    ]
+
+    response = client.get(
+        f"/projects/{small.project.id}/dashboard",
+        query_string={"part": "gt_confusion", "gt_annotator": carol},
+        headers=htmx,
+    )
+    fragment = response.get_data(as_text=True)
+    assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
+    assert fragment.lstrip().startswith('<section id="gt-confusion"')
+    assert "<html" not in fragment and "Annotator Performance" not in fragment
+    assert {cell: count for cell, (count, _) in gt_cells(fragment).items()} == counts
+    # A reload of the pushed URL shows the whole page with carol chosen.
+    assert response.headers["HX-Push-Url"] == (
+        f"/projects/{small.project.id}/dashboard?gt_annotator={carol}"
+    )
+    # Not an id: everyone's matrix.
+    html = dashboard(client, small, gt_annotator="carol").get_data(as_text=True)
+    assert gt_cells(html)["Positive|Positive"][0] == "2"
+
+
+def table_task_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr id="task-(\d+)">', html)]
+
+
+def test_a_matrix_cell_drills_down_to_exactly_its_tasks(client, auth, small):
+    auth.login(small.users["mona"])
+    t1, t4 = small.tasks["t1"], small.tasks["t4"]
+    cells = gt_cells(dashboard(client, small).get_data(as_text=True))
+    page = client.get(cells["Positive|Positive"][1]).get_data(as_text=True)
+    assert table_task_ids(page) == [t1, t4]
+    page = client.get(cells["Negative|Positive"][1]).get_data(as_text=True)
+    assert table_task_ids(page) == [t1]
+    # The filter shows, stays in the form (so other filters keep it) and in the sort links.
+    assert "Against ground truth: <code>sentiment</code> answer Negative, truth Positive" in page
+    value = escape(json.dumps(["sentiment", "Negative", "Positive"], separators=(",", ":")))
+    assert f'<input type="hidden" name="gt_confusion" value="{value}">' in page
+    assert "gt_confusion=" in re.search(r'<a href="([^"]*ordering=[^"]*)"', page)[1]
+
+    carol = small.users["carol"].id
+    cells = gt_cells(dashboard(client, small, gt_annotator=carol).get_data(as_text=True))
+    page = client.get(cells["Positive|Positive"][1]).get_data(as_text=True)
+    assert table_task_ids(page) == [t4]  # carol's Positive against t1's truth is Negative
+    assert "by carol@example.com" in page
+
+    url = f"/projects/{small.project.id}/tasks"
+    page = client.get(url, query_string={"gt_confusion": '["sentiment"]'})
+    assert page.status_code == 200
+    assert "gt_confusion: expected" in page.get_data(as_text=True)

@@ -14,7 +14,8 @@ from reviewapp.services.metrics.definitions import ProjectMetrics
 @bp.get("/projects/<int:project_id>/metrics")
 @token_required
 def metrics_api(project_id: int):
-    """Summary, annotators, agreement matrix, model versions, reviewers and alpha."""
+    """Summary, annotators, agreement matrix, model versions, reviewers, alpha and raw
+    agreement, confusion pairs and confusion against ground truth."""
     user = api_user()
     project = get_project_for(user, project_id)
     if not may_see_dashboard(user, project):
@@ -37,6 +38,8 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
             "fixed": s.fixed,
             "rejected": s.rejected,
             "pending": s.pending,
+            "acceptance_rate": s.acceptance_rate,
+            "acceptance_rate_ci": s.acceptance_rate_ci,
             "ground_truth_tasks": s.ground_truth_tasks,
             "mean_agreement": s.mean_agreement,
             "low_agreement_tasks": s.low_agreement_tasks,
@@ -52,6 +55,7 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
                 "rejected": a.rejected,
                 "pending": a.pending,
                 "acceptance_rate": a.acceptance_rate,
+                "acceptance_rate_ci": a.acceptance_rate_ci,
                 "agreement": a.agreement,
                 "agreement_n": a.agreement_n,
                 "gt_accuracy": a.gt_accuracy,
@@ -90,4 +94,20 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
             for r in metrics.reviewers
         ],
         "alpha": {a.control: a.alpha for a in metrics.alpha},
+        "raw_agreement": {a.control: a.raw_agreement for a in metrics.alpha},
+        "raw_agreement_ci": {a.control: a.raw_agreement_ci for a in metrics.alpha},
+        "raw_agreement_n": {a.control: a.pairs for a in metrics.alpha},
+        "confusion": {
+            control: [{"a": p.a, "b": p.b, "count": p.count} for p in pairs]
+            for control, pairs in metrics.confusion.items()
+        },
+        "confusion_gt": {
+            control: {
+                "labels": m.labels,
+                "cells": [
+                    {"answer": c.answer, "truth": c.truth, "count": c.count} for c in m.cells
+                ],
+            }
+            for control, m in metrics.confusion_gt.items()
+        },
     }

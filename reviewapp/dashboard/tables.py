@@ -14,8 +14,9 @@ Table = tuple[list[str], list[list[object]]]
 def annotators(metrics: ProjectMetrics) -> Table:
     header = [
         "user_id", "email", "name", "annotations", "skipped", "accepted", "fixed", "rejected",
-        "pending", "acceptance_rate", "agreement", "agreement_n", "gt_accuracy", "gt_n",
-        "mean_fix_size", "fix_n", "median_lead_time_seconds", "lead_time_n", "last_active",
+        "pending", "acceptance_rate", "acceptance_rate_low", "acceptance_rate_high",
+        "agreement", "agreement_n", "gt_accuracy", "gt_n", "mean_fix_size",
+        "fix_n", "median_lead_time_seconds", "lead_time_n", "last_active",
     ]  # fmt: skip
     rows = [
         [
@@ -29,6 +30,7 @@ def annotators(metrics: ProjectMetrics) -> Table:
             r.rejected,
             r.pending,
             r.acceptance_rate,
+            *(r.acceptance_rate_ci or (None, None)),
             r.agreement,
             r.agreement_n,
             r.gt_accuracy,
@@ -86,11 +88,34 @@ def reviewers(metrics: ProjectMetrics) -> Table:
     return header, rows
 
 
+def confusion(metrics: ProjectMetrics) -> Table:
+    """Every confusion pair between annotators, per control, most confused first."""
+    header = ["control", "a", "b", "count"]
+    rows: list[list[object]] = [
+        [control, p.a, p.b, p.count] for control, pairs in metrics.confusion.items() for p in pairs
+    ]
+    return header, rows
+
+
+def confusion_gt(metrics: ProjectMetrics) -> Table:
+    """The non-empty cells of each control's matrix against ground truth; an empty answer
+    or truth is "no answer"."""
+    header = ["control", "answer", "truth", "count"]
+    rows: list[list[object]] = [
+        [control, c.answer, c.truth, c.count]
+        for control, m in metrics.confusion_gt.items()
+        for c in m.cells
+    ]
+    return header, rows
+
+
 TABLES: dict[str, Callable[[ProjectMetrics], Table]] = {
     "annotators": annotators,
     "matrix": matrix,
     "models": models,
     "reviewers": reviewers,
+    "confusion": confusion,
+    "confusion_gt": confusion_gt,
 }
 
 

@@ -1,18 +1,32 @@
-from flask import abort, request
+import json
+from dataclasses import replace
+
+from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
 from reviewapp import htmx
 from reviewapp.dashboard import bp, tables
 from reviewapp.downloads import attachment
+from reviewapp.labeling import parse_label_config
 from reviewapp.models import Project
 from reviewapp.permissions import get_project_for, may_see_dashboard
 from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
+from reviewapp.services.metrics.confusion import TOP_PAIRS, gt_annotators, project_gt_confusion
 from reviewapp.services.metrics.definitions import ANNOTATOR_ORDERS, MIN_N
+from reviewapp.services.metrics.intervals import WIDE
 
 DEFAULT_ORDER = "annotator"
 
 
 bp.app_template_global("can_see_dashboard")(may_see_dashboard)
+
+
+@bp.app_template_global()
+def gt_cell_filter(control: str, answer, truth, annotator: int | None = None) -> str:
+    """The Data Manager's gt_confusion value for one cell of the matrix against ground
+    truth (services.data_manager.query._gt_confusion)."""
+    cell = [control, answer, truth] + ([annotator] if annotator else [])
+    return json.dumps(cell, ensure_ascii=False, separators=(",", ":"))
 
 
 def _project(project_id: int) -> Project:
@@ -28,29 +42,59 @@ def _order() -> str:
     return order if order.lstrip("-") in ANNOTATOR_ORDERS else DEFAULT_ORDER
 
 
+def _gt_annotator() -> int | None:
+    """The annotator the matrix against ground truth is for; None (everyone) when absent
+    or not a user id."""
+    raw = request.args.get("gt_annotator", "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+
+
+def _gt_context(project: Project, matrices=None) -> dict:
+    """The gt_confusion block's variables: the matrices (everyone's given, else computed
+    for the chosen annotator) and the people to choose from."""
+    annotator = _gt_annotator()
+    if matrices is None or annotator is not None:
+        config = parse_label_config(project.label_config)
+        matrices = project_gt_confusion(project, config, annotator)
+    return {"gt": matrices, "gt_annotator": annotator, "gt_people": gt_annotators(project.id)}
+
+
 @bp.get("")
 @login_required
 def show(project_id: int):
-    """The project dashboard; a sort link's htmx request gets the annotator table only."""
+    """The project dashboard; a sort link's htmx request gets the annotator table only, and
+    the ground-truth annotator select's (part=gt_confusion) the confusion matrices only."""
     project = _project(project_id)
+    common = {"project": project, "min_n": MIN_N, "wide": WIDE, "top_pairs": TOP_PAIRS}
+    if request.args.get("part") == "gt_confusion" and htmx.is_partial():
+        # Only this block is sent: the other numbers are not computed. The pushed URL is
+        # the dashboard's, so a reload shows the whole page with this annotator chosen.
+        context = _gt_context(project)
+        response = htmx.page_or_blocks(
+            "dashboard/dashboard.html", ["gt_confusion"], **common, **context
+        )
+        url = url_for("dashboard.show", project_id=project.id, gt_annotator=context["gt_annotator"])
+        return htmx.with_push_url(response, url)
     with_models = request.args.get("models") == "1"
     metrics = project_metrics(project, _order(), include_models=with_models)
     return htmx.page_or_blocks(
         "dashboard/dashboard.html",
         ["annotator_table"],
-        project=project,
         metrics=metrics,
         with_models=with_models,
-        min_n=MIN_N,
         model_sample=MODEL_SAMPLE_TASKS,
+        **common,
+        **_gt_context(project, metrics.confusion_gt),
     )
 
 
-@bp.get("/<any(annotators, matrix, models, reviewers):table>.csv")
+@bp.get("/<any(annotators, matrix, models, reviewers, confusion, confusion_gt):table>.csv")
 @login_required
 def table_csv(project_id: int, table: str):
     """One dashboard table as CSV (the annotator rows in the page's sort order)."""
     project = _project(project_id)
     metrics = project_metrics(project, _order(), include_models=request.args.get("models") == "1")
+    if table == "confusion_gt" and _gt_annotator() is not None:
+        metrics = replace(metrics, confusion_gt=_gt_context(project)["gt"])
     lines = tables.to_csv(tables.TABLES[table](metrics))
     return attachment(f"project-{project.id}-{table}.csv", lines)

@@ -6,22 +6,27 @@ clamped) and turns itself back into URL arguments. Query builders return select(
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, event, func, literal, select
+from sqlalchemy.orm import Session
 
 from reviewapp.db import text_search
 from reviewapp.extensions import db
+from reviewapp.labeling import parse_label_config
 from reviewapp.models import (
     LABEL_SOURCES,
     Annotation,
+    Project,
     Review,
     ReviewerAssignment,
     Task,
     TaskLabel,
     User,
 )
+from reviewapp.services.metrics.confusion import gt_confusion_task_ids
 
 ORDERINGS = {
     "id": Task.id,
@@ -77,6 +82,41 @@ def _label(value: str) -> str:
     return value
 
 
+GT_CONFUSION_FORMAT = (
+    'expected ["control", "answer", "truth"] (null for no answer), optionally with an '
+    "annotator id as a fourth item"
+)
+
+
+def _gt_confusion(value: str) -> str:
+    """A cell of the confusion matrix against ground truth, as a JSON list: control,
+    annotator's answer, ground truth's answer (null: none), optional annotator id. Kept as
+    its canonical JSON text, so the URL and a saved view hold it as it is."""
+    try:
+        cell = json.loads(value)
+    except ValueError:
+        raise ValueError(GT_CONFUSION_FORMAT) from None
+    valid = (
+        isinstance(cell, list)
+        and len(cell) in (3, 4)
+        and isinstance(cell[0], str)
+        and cell[0] != ""
+        and all(x is None or isinstance(x, str) for x in cell[1:3])
+        and (len(cell) == 3 or (type(cell[3]) is int and 0 < cell[3] <= MAX_ID))
+    )
+    if not valid:
+        raise ValueError(GT_CONFUSION_FORMAT)
+    return json.dumps(cell, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class GtConfusionCell:
+    control: str
+    answer: str | None
+    truth: str | None
+    annotator: int | None
+
+
 def _choice(options: tuple[str, ...]):
     def parse(value: str) -> str:
         if value not in options:
@@ -102,6 +142,7 @@ FILTERS = {
     "source_id": _text,
     "label": _label,
     "label_source": _choice(LABEL_SOURCES),
+    "gt_confusion": _gt_confusion,
 }
 
 
@@ -124,6 +165,7 @@ class TableState:
     source_id: str | None = None
     label: str | None = None
     label_source: str | None = None
+    gt_confusion: str | None = None  # JSON, see _gt_confusion
     errors: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -156,6 +198,14 @@ class TableState:
             if parsed:
                 values[name] = tuple(dict.fromkeys(parsed)) if name in REPEATABLE else parsed[0]
         return cls(**values, errors=tuple(errors))
+
+    @property
+    def gt_confusion_cell(self) -> GtConfusionCell | None:
+        """The gt_confusion filter's cell, for showing it."""
+        if not self.gt_confusion:
+            return None
+        control, answer, truth, *annotator = json.loads(self.gt_confusion)
+        return GtConfusionCell(control, answer, truth, annotator[0] if annotator else None)
 
     @property
     def order_key(self) -> str:
@@ -237,7 +287,37 @@ def _id_sets(project_id: int, s: TableState) -> list[_IdSet]:
         sets.append(_IdSet(ids, ids.where(TaskLabel.task_id == Task.id).exists(), True))
     if s.q and _text_indexed(s.q):
         sets.append(_IdSet(text_search.matching_ids(s.q.lower()), _text_like(s.q), False))
+    if s.gt_confusion:
+        # The ids are written into the SQL (integers from our own query): a cell may hold
+        # more tasks than a statement may have parameters.
+        found = _gt_confusion_ids(project_id, s.gt_confusion)
+        ids = bindparam("gt_confusion_ids", found, expanding=True, literal_execute=True)
+        sets.append(_IdSet(select(Task.id).where(Task.id.in_(ids)), Task.id.in_(ids), True))
     return sets
+
+
+# The tasks of a confusion-matrix cell, per (project, cell), for the transaction: one table
+# request asks for the filter's ids several times (count, page, walk estimate), and they
+# are found by reading the annotations of the project's ground-truth tasks.
+GT_CONFUSION_IDS = "reviewapp_gt_confusion_ids"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_gt_confusion_ids(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(GT_CONFUSION_IDS, None)
+
+
+def _gt_confusion_ids(project_id: int, cell: str) -> list[int]:
+    cache = db.session.info.setdefault(GT_CONFUSION_IDS, {})
+    if (project_id, cell) not in cache:
+        control, answer, truth, *annotator = json.loads(cell)
+        project = db.session.get(Project, project_id)
+        config = parse_label_config(project.label_config)
+        cache[project_id, cell] = gt_confusion_task_ids(
+            project, config, control, answer, truth, annotator[0] if annotator else None
+        )
+    return cache[project_id, cell]
 
 
 def _text_indexed(q: str) -> bool:

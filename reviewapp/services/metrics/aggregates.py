@@ -48,6 +48,7 @@ from reviewapp.models import (
     User,
 )
 from reviewapp.services.metrics.agreement import score
+from reviewapp.services.metrics.confusion import project_confusion, project_gt_confusion
 from reviewapp.services.metrics.definitions import (
     AlphaRow,
     AnnotatorRow,
@@ -97,6 +98,8 @@ def project_metrics(
         reviewers=_reviewers(project.id),
         alpha=choice_alpha(project, config),
         annotator_order=order,
+        confusion=project_confusion(project, config),
+        confusion_gt=project_gt_confusion(project, config),
     )
 
 

@@ -8,8 +8,10 @@ number on the dashboard can be checked by hand (DESIGN.md, "Metrics").
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from reviewapp.services.metrics.intervals import wilson
 
 # Below this many items a number is shown greyed with its n ("too few to trust").
 MIN_N = 5
@@ -49,6 +51,11 @@ class Summary:
     @property
     def acceptance_rate(self) -> float | None:
         return acceptance_rate(self.accepted, self.fixed, self.reviewed)
+
+    @property
+    def acceptance_rate_ci(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the acceptance rate (n = reviewed)."""
+        return wilson(self.accepted + self.fixed, self.reviewed)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,11 @@ class AnnotatorRow:
     @property
     def acceptance_rate(self) -> float | None:
         return acceptance_rate(self.accepted, self.fixed, self.reviewed)
+
+    @property
+    def acceptance_rate_ci(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the acceptance rate (n = reviewed)."""
+        return wilson(self.accepted + self.fixed, self.reviewed)
 
     @property
     def label(self) -> str:
@@ -226,6 +238,15 @@ class AlphaRow:
     raw_agreement: float | None
     units: int
     values: int
+    equal_pairs: int = 0  # unordered pairs of equal values within a unit
+    pairs: int = 0  # unordered pairs of values within a unit
+
+    @property
+    def raw_agreement_ci(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of raw agreement, n = pairs (pairs of one task share an
+        answer, so they are not independent: the interval is a lower bound on the
+        uncertainty)."""
+        return wilson(self.equal_pairs, self.pairs)
 
 
 @dataclass(frozen=True)
@@ -238,6 +259,11 @@ class ProjectMetrics:
     reviewers: list[ReviewerRow]
     alpha: list[AlphaRow]
     annotator_order: str = "annotator"
+    # Per confusable control, from services.metrics.confusion (not imported here: it reads
+    # the database): its ConfusionPair list between annotators, most confused first, and its
+    # GtMatrix against ground truth over all annotators.
+    confusion: dict[str, list] = field(default_factory=dict)
+    confusion_gt: dict[str, object] = field(default_factory=dict)
 
 
 def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:
@@ -363,6 +389,9 @@ def alpha_row(
         raw_agreement=raw_agreement(agreeing, pairs),
         units=sum(values // m for m, values in values_by_size.items()),
         values=n,
+        # Ordered pairs were counted: each unordered pair twice.
+        equal_pairs=agreeing // 2,
+        pairs=pairs // 2,
     )
 
 
