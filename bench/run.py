@@ -1,6 +1,6 @@
 """The benchmark behind `make bench`: import and export times and peak memory.
 
-    BENCH_TASKS=100000 python bench/run.py [--tasks N] [--keep] [--database URL]
+    BENCH_TASKS=100000 python bench/run.py [--tasks N] [--keep] [--database URL] [--only A,B]
 
 Generates a Label Studio JSON file into bench/out/, builds a fresh database (a SQLite file in
 a temporary folder, or with --database / $BENCH_DATABASE_URL = postgresql://user@host:port a
@@ -9,7 +9,7 @@ database of its own on that PostgreSQL server, dropped at the end) with the real
 times `flask import` and `flask export` (JSON
 and CSV) as child processes and reads each one's peak RSS from os.wait4. Prints a table
 with the targets of the issue. Exits non-zero only when a step fails, never for a missed
-target.
+target. --only (or $BENCH_ONLY) times only the named sections, after the same setup.
 
 Each section is a function taking the Bench and returning table rows; add new ones (for
 example page latency against gunicorn) to SECTIONS.
@@ -560,6 +560,19 @@ def pg_database(server: str) -> PgDatabase:
     return database
 
 
+SETUP = (generate, create_database, import_file, add_reviewers)
+
+
+def _chosen_sections(only: str) -> list[Callable[[Bench], list[Row]]]:
+    names = {name.strip() for name in only.split(",") if name.strip()}
+    unknown = names - {section.__name__ for section in SECTIONS}
+    if unknown:
+        raise SystemExit(f"Unknown bench sections: {', '.join(sorted(unknown))}")
+    if not names:
+        return SECTIONS
+    return [s for s in SECTIONS if s in SETUP or s.__name__ in names]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -574,7 +587,14 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_DATABASE_URL", ""),
         help="postgresql://user@host:port to bench on PostgreSQL (default: SQLite)",
     )
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY", ""),
+        help="comma-separated sections to time, e.g. review_stream_8,dashboard (default: all;"
+        " the data, the database, the import and the reviewers are always set up)",
+    )
     args = parser.parse_args(argv)
+    sections = _chosen_sections(args.only)
     workdir = Path(tempfile.mkdtemp(prefix="reviewapp-bench-"))
     postgres = pg_database(args.database) if args.database else None
     env = {
@@ -587,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args.tasks, workdir, env, engine="PostgreSQL" if postgres else "SQLite")
     rows: list[Row] = []
     try:
-        for section in SECTIONS:
+        for section in sections:
             print(f"{section.__name__} ...", flush=True)
             rows += section(bench)
     except BenchError as error:
