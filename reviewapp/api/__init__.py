@@ -2,4 +2,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from reviewapp.api import jobs, metrics, review, views  # noqa: E402, F401
+from reviewapp.api import (  # noqa: E402, F401
+    jobs,
+    metrics,
+    openapi,
+    projects,
+    review,
+    saved_views,
+    tasks,
+    users,
+    views,
+)
