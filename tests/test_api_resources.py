@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Membership, Project, Task, User
+from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.users import new_api_token
 from tests import factories
 
@@ -348,8 +349,6 @@ def test_task_answers_what_its_page_shows(client, app):
     factories.review(first, reviewer, "accepted", comment="fine")
     first.review_status = "accepted"
     db.session.commit()
-    from reviewapp.services.derived.task_columns import refresh_tasks
-
     refresh_tasks(project, [task.id])
     db.session.commit()
 

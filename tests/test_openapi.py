@@ -301,3 +301,5 @@ def test_docs_page_shows_every_operation_without_inline_script(client, document)
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     # Parameters and body fields are listed with their types.
     assert "<code>review_status</code>" in page and "<code>confirm</code>" in page
+    # The fields of combined schemas too (PATCH answers the settings with its rescore job).
+    assert "<code>rescore_job</code>" in page and "<code>reject_mode</code>" in page

@@ -192,7 +192,10 @@ def _resolve(document: dict, node: dict) -> dict:
 
 
 def _fields(document: dict, schema: dict) -> list[dict]:
-    """The top-level properties of an object schema: name, type, required, description."""
+    """The top-level properties of an object schema: name, type, required, description
+    (those of every part of an allOf, in order)."""
+    if "allOf" in schema:
+        return [f for part in schema["allOf"] for f in _fields(document, _resolve(document, part))]
     required = set(schema.get("required", []))
     return [
         {
