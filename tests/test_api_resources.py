@@ -492,3 +492,55 @@ def test_saved_views_appear_in_the_data_manager(client, app):
     assert own.status_code == 200 and "Unreviewed" in own.json["message"]
     assert client.delete(f"/api/views/{mine}", headers=headers(manager)).status_code == 200
     assert client.delete(f"/api/views/{mine}", headers=headers(manager)).status_code == 404
+
+
+# --- what the fuzzer found ------------------------------------------------------------------
+
+
+def test_an_id_beyond_the_database_is_404_not_a_server_error(client, app):
+    project, tasks, manager, *_ = team()
+    h = headers(manager)
+    too_big = 2**63  # one more than SQLite and PostgreSQL store
+    for url in (
+        f"/api/tasks/{too_big}",
+        f"/api/projects/{too_big}",
+        f"/api/projects/{too_big}/members",
+        f"/api/jobs/{too_big}",
+        f"/api/projects/{project.id}/members/{too_big}",
+    ):
+        response = (
+            client.get(url, headers=h) if "members/" not in url else client.delete(url, headers=h)
+        )
+        assert response.status_code == 404, url
+        assert response.json["error"], url
+    assert client.get(f"/api/tasks/{2**63 - 1}", headers=h).status_code == 404
+
+
+def test_verdict_and_review_next_refuse_bodies_of_the_wrong_kind(client, app):
+    project, tasks, manager, reviewer, *_ = team()
+    annotation = tasks[0].annotations[0]
+    h = headers(reviewer)
+    url = f"/api/annotations/{annotation.id}/review"
+    for body, field in (
+        ({"verdict": "accepted", "result": {}}, "'result'"),
+        ({"verdict": "accepted", "result": [[None]]}, "'result'"),
+        ({"verdict": "rejected", "comment": 5}, "'comment'"),
+        ({"verdict": "rejected", "reason": ["x"]}, "'reason'"),
+    ):
+        response = client.post(url, json=body, headers=h)
+        assert response.status_code == 400 and field in response.json["error"], body
+    assert db.session.get(Annotation, annotation.id).review_status == "pending"
+    next_url = f"/api/projects/{project.id}/review/next"
+    for body in ("[1, 2]", "null", '"x"'):
+        response = client.post(next_url, data=body, content_type="application/json", headers=h)
+        assert response.status_code == 400 and "JSON object" in response.json["error"], body
+    claimed = client.post(next_url, headers=h)  # no body: the whole project
+    assert claimed.status_code == 200 and claimed.json["annotation"]["id"] == annotation.id
+
+
+def test_an_export_parameter_sent_twice_is_refused(client, app):
+    project, tasks, manager, *_ = team()
+    response = client.post(
+        f"/api/projects/{project.id}/exports?wait=abc", json={"wait": 0}, headers=headers(manager)
+    )
+    assert response.status_code == 400 and "wait once" in response.json["error"]

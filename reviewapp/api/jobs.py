@@ -114,6 +114,9 @@ def _export_args() -> dict:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             abort(400, "Send a JSON object with 'format', 'only' and 'wait', or query parameters.")
+        twice = sorted(set(args) & set(body))
+        if twice:
+            abort(400, f"Send {', '.join(twice)} once: in the query or in the body.")
         args.update(body)
     return args
 

@@ -15,7 +15,7 @@ How an API module describes its routes (the interface between the modules and th
   401 response to those that need it.
 - An operation that ends its caller's own credentials or locks a client out (deactivate a
   user, change a role, reset a password, replace or create a token, delete a project) carries
-  ``"x-ends-own-credentials": true``; a fuzzer must leave those out.
+  ``"x-ends-own-credentials": true``; .ci/schemathesis.py leaves those out.
 - Shared components, from reviewapp/api/schemas.py: the schema "Error" ({"error": string})
   and the error responses "#/components/responses/<Name>": BadRequest (400),
   Unauthorized (401), Forbidden (403), NotFound (404), Conflict (409), PayloadTooLarge (413),
@@ -38,7 +38,7 @@ from flask import has_request_context, render_template, request
 
 import reviewapp.api
 from reviewapp.api import bp
-from reviewapp.api.schemas import errors, json_body
+from reviewapp.api.schemas import EMPTY, errors, json_body
 
 METHODS = ("get", "put", "post", "delete", "patch")
 COMPONENTS = {
@@ -213,6 +213,9 @@ def _type(document: dict, schema: dict) -> str:
         return schema["$ref"].rsplit("/", 1)[-1]
     if "enum" in schema:
         return " | ".join(str(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        kinds = [_type(document, part) for part in schema["anyOf"] if part != EMPTY]
+        return " or ".join(kinds) + (" or empty" if EMPTY in schema["anyOf"] else "")
     kind = schema.get("type", "any")
     kinds = kind if isinstance(kind, list) else [kind]
     if "array" in kinds and "items" in schema:

@@ -380,7 +380,10 @@ OPENAPI_PATHS = {
                 "properties": {
                     "user_id": {"type": "integer", "minimum": 1},
                     "email": {"type": "string"},
-                    "role": {"type": "string", "description": "Must be the user's own role"},
+                    "role": {
+                        "type": ["string", "null"],
+                        "description": "Must be the user's own role",
+                    },
                 },
             },
             description=(

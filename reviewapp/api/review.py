@@ -28,6 +28,8 @@ def review_next(project_id: int):
     project = get_project_for(user, project_id, REVIEWERS)
     args = request.args.copy()
     body = request.get_json(silent=True)
+    if request.is_json and request.get_data() and not isinstance(body, dict):
+        abort(400, "Send the filters as a JSON object, or as query parameters.")
     if isinstance(body, dict):
         args.update({k: str(v) for k, v in body.items() if not isinstance(v, list)})
     state = TableState.from_args(args)
@@ -65,6 +67,14 @@ def review_annotation(annotation_id: int):
         abort(400, "Send a JSON object with 'verdict'.")
     if body.get("verdict") == "fixed" and not isinstance(body.get("result"), list):
         abort(400, "A fixed verdict needs 'result', the corrected Label Studio result list.")
+    result = body.get("result")
+    if result is not None and not (
+        isinstance(result, list) and all(isinstance(item, dict) for item in result)
+    ):
+        abort(400, "'result' must be a Label Studio result list (of objects).")
+    for name in ("comment", "reason"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            abort(400, f"'{name}' must be a string.")
     try:
         outcome = record_verdict(
             annotation_id,
@@ -121,18 +131,19 @@ _RESULT = {
     "items": {"type": "object"},
     "description": "Label Studio result list (from_name, to_name, type, value); UTF-16 offsets",
 }
+# As the Data Manager's form sends a selection: values that are not task ids are dropped.
 _SELECTION = {
     "ids": {
-        "description": "Only these tasks (repeat the parameter).",
-        "schema": {"type": "array", "items": {"type": "integer"}},
+        "description": "Only these tasks (repeat the parameter); other values are dropped.",
+        "schema": {"type": "array", "items": {"type": "string"}},
     },
     "all_matching": {
-        "description": "'1': all tasks matching the filters, less `excluded`.",
-        "schema": {"type": "string", "enum": ["1"]},
+        "description": "'1': all tasks matching the filters, less `excluded`; else ignored.",
+        "schema": {"type": "string"},
     },
     "excluded": {
         "description": "With all_matching: tasks left out (repeat the parameter).",
-        "schema": {"type": "array", "items": {"type": "integer"}},
+        "schema": {"type": "array", "items": {"type": "string"}},
     },
 }
 
@@ -161,12 +172,12 @@ OPENAPI_PATHS = {
                 **json_body(
                     {
                         "type": "object",
-                        "description": "Filters as in the query; list values are ignored.",
+                        "description": (
+                            "Filters as in the query, each read in its text form (true, 0.5); "
+                            "list values are ignored."
+                        ),
                         "properties": {
-                            name: {
-                                "type": ["string", "number", "boolean"],
-                                "description": spec["description"],
-                            }
+                            name: {"description": spec["description"]}
                             for name, spec in {**TABLE_PARAMETERS, **_SELECTION}.items()
                         },
                     },
@@ -226,6 +237,7 @@ OPENAPI_PATHS = {
                             },
                             "result": {
                                 **_RESULT,
+                                "type": ["array", "null"],
                                 "description": "The corrected result: required with 'fixed'",
                             },
                             "comment": {

@@ -136,7 +136,7 @@ OPENAPI_PATHS = {
                 "required": ["name"],
                 "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                    "filters": _FILTERS,
+                    "filters": {**_FILTERS, "type": ["object", "null"]},
                 },
             },
             description=(

@@ -59,7 +59,12 @@ OPENAPI_RESPONSES = {
 }
 
 # The Data Manager's table state, as GET .../tasks and POST .../review/next take it.
-_BOOLEAN = {"type": "boolean"}
+_BOOLEAN = {
+    "anyOf": [{"type": "boolean"}, {"enum": ["1", "0", "yes", "no"]}],
+    "description": "true, false, 1, 0, yes or no",
+}
+# An empty (or blank) value means "not given", as in the table's own links.
+EMPTY = {"type": "string", "pattern": "^\\s*$"}
 TABLE_PARAMETERS: dict[str, dict] = {
     "ordering": {
         "description": "Sort key, '-' in front for descending; empty values sort last.",
@@ -119,8 +124,26 @@ TABLE_PARAMETERS: dict[str, dict] = {
         "schema": {"type": "string", "contentMediaType": "application/json"},
     },
 }
+
+
+def or_empty(schema: dict) -> dict:
+    """The schema of a query parameter that may also be sent empty (an array: each item)."""
+    if schema.get("type") == "array":
+        return {**schema, "items": or_empty(schema["items"])}
+    return {
+        "anyOf": [schema, EMPTY],
+        **({"default": schema["default"]} if "default" in schema else {}),
+    }
+
+
 OPENAPI_PARAMETERS = {
-    f"table_{name}": {"name": name, "in": "query", "required": False, **spec}
+    f"table_{name}": {
+        "name": name,
+        "in": "query",
+        "required": False,
+        **spec,
+        "schema": or_empty(spec["schema"]),
+    }
     for name, spec in TABLE_PARAMETERS.items()
 }
 
