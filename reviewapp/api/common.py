@@ -17,29 +17,12 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() + "Z" if moment is not None else None
 
 
-def json_body(hint: str) -> dict:
+def json_object(hint: str) -> dict:
     """The request's JSON object, else 400 with hint (what to send)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, f"Send a JSON object {hint}.")
     return body
-
-
-def text_field(body: dict, name: str, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        abort(400, f"'{name}' must be a non-empty string.")
-    return value
-
-
-def id_field(body: dict, name: str) -> int:
-    value = body.get(name)
-    # bool is an int in Python; true is not a user id.
-    if type(value) is not int or value <= 0:
-        abort(400, f"'{name}' must be a positive integer id.")
-    return value
 
 
 def page_args() -> tuple[int, int]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
-from reviewapp.api.common import iso, json_body, paginate, person, user_json
+from reviewapp.api.common import iso, json_object, paginate, person, user_json
 from reviewapp.api.jobs import job_json, wait_seconds
 from reviewapp.api.views import project_json
 from reviewapp.extensions import db
@@ -73,7 +73,7 @@ def update_project_api(project_id: int):
     user = api_user()
     project = get_project_for(user, project_id, MANAGERS)
     seconds = wait_seconds(request.args)  # refused before anything is saved
-    body = json_body("of project settings to change")
+    body = json_object("of project settings to change")
     values = _checked_settings(body)
     data = {name: getattr(project, name) for name in EDITABLE}
     data.update(values)
@@ -165,7 +165,7 @@ def members_api(project_id: int):
 def add_member_api(project_id: int):
     """Add a user by `user_id` (or `email`, as the members page does)."""
     project = get_project_for(api_user(), project_id, MANAGERS)
-    body = json_body("with 'user_id' (or 'email')")
+    body = json_object("with 'user_id' (or 'email')")
     user = _user_from(body)
     role = body.get("role")
     if role is not None and role != user.role:

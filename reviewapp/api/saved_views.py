@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
-from reviewapp.api.common import iso, json_body, paginate, person, table_state
+from reviewapp.api.common import iso, json_object, paginate, person, table_state
 from reviewapp.extensions import db
 from reviewapp.models import SavedView, User
 from reviewapp.permissions import REVIEWERS, get_project_for
@@ -48,7 +48,7 @@ def create_view_api(project_id: int):
     replaces the earlier view if the user may change it."""
     user = api_user()
     project = get_project_for(user, project_id, REVIEWERS)
-    body = json_body("with 'name' and 'filters'")
+    body = json_object("with 'name' and 'filters'")
     name = body.get("name")
     if not isinstance(name, str):
         abort(400, "'name' must be a string.")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from reviewapp.admin.forms import CreateUserForm
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
-from reviewapp.api.common import json_body, paginate, user_json
+from reviewapp.api.common import json_object, paginate, user_json
 from reviewapp.extensions import db
 from reviewapp.models import ROLES, User
 from reviewapp.services.users import (
@@ -59,7 +59,7 @@ def users_api():
 def create_user_api():
     """Create an active user: {email, password, role, name?}, the create-user form's rules."""
     _admin()
-    body = json_body("with 'email', 'password' and 'role'")
+    body = json_object("with 'email', 'password' and 'role'")
     values = {"role": "annotator", "name": ""}
     for name in ("email", "password", "role", "name"):
         if name in body:
@@ -85,7 +85,7 @@ def update_user_api(user_id: int):
     """Change a user's role and/or active flag; an admin cannot demote or deactivate
     themselves (as on the users page). Either change ends the user's sessions."""
     acting, user = _admin(), _user(user_id)
-    body = json_body("with 'role' and/or 'active'")
+    body = json_object("with 'role' and/or 'active'")
     unknown = sorted(set(body) - {"role", "active"})
     if unknown or not body:
         abort(400, "Send 'role' (a role name) and/or 'active' (true or false), nothing else.")
@@ -110,7 +110,7 @@ def update_user_api(user_id: int):
 def reset_password_api(user_id: int):
     """Set a new password for a user (ends their sessions; their API token keeps working)."""
     user = _user(user_id)
-    body = json_body("with 'password'")
+    body = json_object("with 'password'")
     password = body.get("password")
     if not isinstance(password, str):
         abort(400, "'password' must be a string.")
