@@ -500,7 +500,7 @@ def test_saved_views_appear_in_the_data_manager(client, app):
 def test_an_id_beyond_the_database_is_404_not_a_server_error(client, app):
     project, tasks, manager, *_ = team()
     h = headers(manager)
-    too_big = 2**63  # one more than SQLite and PostgreSQL store
+    too_big = 2**31  # one more than an INTEGER id holds on PostgreSQL
     for url in (
         f"/api/tasks/{too_big}",
         f"/api/projects/{too_big}",
@@ -513,7 +513,11 @@ def test_an_id_beyond_the_database_is_404_not_a_server_error(client, app):
         )
         assert response.status_code == 404, url
         assert response.json["error"], url
-    assert client.get(f"/api/tasks/{2**63 - 1}", headers=h).status_code == 404
+    assert client.get(f"/api/tasks/{2**31 - 1}", headers=h).status_code == 404
+    assert client.get(f"/api/tasks/{2**63}", headers=h).status_code == 404  # past SQLite's too
+    # The Data Manager's id filters hold the same bound.
+    bad = client.get(f"/api/projects/{project.id}/tasks?annotator={too_big}", headers=h)
+    assert bad.status_code == 400 and "annotator" in bad.json["error"]
 
 
 def test_verdict_and_review_next_refuse_bodies_of_the_wrong_kind(client, app):

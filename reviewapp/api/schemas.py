@@ -10,8 +10,6 @@ from __future__ import annotations
 from reviewapp.models import LABEL_SOURCES
 from reviewapp.services.data_manager.query import MAX_ID, MAX_PAGE_SIZE, ORDERINGS
 
-MAX_ID_VALUE = MAX_ID
-
 
 def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
