@@ -125,7 +125,8 @@ def excluded_operations(url: str) -> list[str]:
     )
 
 
-def fuzz(url: str, token: str, excluded: list[str], env: dict[str, str]) -> int:
+def fuzz(url: str, token: str, excluded: list[str], env: dict[str, str], folder: Path) -> int:
+    """One schemathesis run; it works in `folder` so that its cache and reports go with it."""
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
@@ -151,7 +152,7 @@ def fuzz(url: str, token: str, excluded: list[str], env: dict[str, str]) -> int:
         *(arg for name in excluded for arg in ("--exclude-operation-id", name)),
     ]
     try:
-        return subprocess.run(command, cwd=ROOT, env=env, timeout=RUN_SECONDS).returncode
+        return subprocess.run(command, cwd=folder, env=env, timeout=RUN_SECONDS).returncode
     except subprocess.TimeoutExpired:
         print(f"schemathesis took longer than {RUN_SECONDS} s")
         return 1
@@ -195,7 +196,7 @@ def main() -> int:
         failed = []
         for role in ("annotator", "admin"):
             print(f"== schemathesis as the {role} ==", flush=True)
-            if fuzz(url, tokens[role], excluded, env) != 0:
+            if fuzz(url, tokens[role], excluded, env, folder) != 0:
                 failed.append(role)
         text = (folder / "gunicorn.log").read_text(errors="replace")
         if "Traceback" in text:
