@@ -114,6 +114,9 @@ def _export_args() -> dict:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             abort(400, "Send a JSON object with 'format', 'only' and 'wait', or query parameters.")
+        twice = sorted(set(args) & set(body))
+        if twice:
+            abort(400, f"Send {', '.join(twice)} once: in the query or in the body.")
         args.update(body)
     return args
 
@@ -132,3 +135,102 @@ def job_download(job_id: int):
         as_attachment=True,
         download_name=filename,
     )
+
+
+from reviewapp.api.schemas import (  # noqa: E402 - the description sits below the routes
+    errors,
+    json_body,
+    path_id,
+    ref,
+)
+
+_JOB_ID = path_id("job_id", "The job's id")
+_RUNNING = {
+    "description": "Still running: ask the job's url (also in Location)",
+    "headers": {"Location": {"schema": {"type": "string"}}},
+    "content": {"application/json": {"schema": ref("JobRunning")}},
+}
+_EXPORT_FIELDS = {
+    "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
+    "only": {"type": "string", "enum": list(ONLY), "default": "all"},
+}
+
+OPENAPI_PATHS = {
+    "/api/jobs/{job_id}": {
+        "parameters": [_JOB_ID],
+        "get": {
+            "operationId": "job_api",
+            "tags": ["jobs"],
+            "summary": "A job the token's user started or may see: status, progress, result.",
+            "responses": {"200": json_body(ref("JobAnswer"), "The job"), **errors(404)},
+        },
+    },
+    "/api/jobs/{job_id}/cancel": {
+        "parameters": [_JOB_ID],
+        "post": {
+            "operationId": "cancel_job_api",
+            "tags": ["jobs"],
+            "summary": "Cancel a queued job at once, a running one at its next step.",
+            "responses": {
+                "200": json_body(ref("JobAnswer"), "Cancelled, or asked to stop"),
+                **errors(403, 404, 409),
+            },
+        },
+    },
+    "/api/jobs/{job_id}/download": {
+        "parameters": [_JOB_ID],
+        "get": {
+            "operationId": "job_download",
+            "tags": ["jobs"],
+            "summary": "The file a done export job wrote; 404 until then, or once expired.",
+            "responses": {
+                "200": {
+                    "description": "The export file, as an attachment",
+                    "content": {
+                        "application/json": {"schema": {"type": "array"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **errors(404),
+            },
+        },
+    },
+    "/api/projects/{project_id}/exports": {
+        "parameters": [path_id("project_id", "The project's id")],
+        "post": {
+            "operationId": "start_export_api",
+            "tags": ["import-export"],
+            "summary": "Export the project as a job (managers and admins).",
+            "description": "format, only and wait as query parameters or a JSON object body.",
+            "parameters": [
+                *({"name": name, "in": "query", "schema": s} for name, s in _EXPORT_FIELDS.items()),
+                {
+                    "name": "wait",
+                    "in": "query",
+                    "description": "Seconds to wait for the job before answering 202.",
+                    "schema": {"type": "number", "minimum": 0, "maximum": WAIT_MAX},
+                },
+            ],
+            "requestBody": {
+                "required": False,
+                **json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            **_EXPORT_FIELDS,
+                            "wait": {"type": "number", "minimum": 0, "maximum": WAIT_MAX},
+                        },
+                    },
+                    "The same fields as the query (a body field wins)",
+                ),
+            },
+            "responses": {
+                "201": json_body(ref("JobAnswer"), "Done: the job with its download_url"),
+                "202": _RUNNING,
+                **errors(400, 403, 404),
+                "409": json_body(ref("JobNotDone"), "The job was cancelled meanwhile"),
+                "500": json_body(ref("JobNotDone"), "The job failed on the server's side"),
+            },
+        },
+    },
+}

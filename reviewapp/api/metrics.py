@@ -111,3 +111,159 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
             for control, m in metrics.confusion_gt.items()
         },
     }
+
+
+from reviewapp.api.schemas import (  # noqa: E402 - the description sits below the routes
+    errors,
+    json_body,
+    path_id,
+    ref,
+)
+
+_COUNT = {"type": "integer", "minimum": 0}
+_SCORE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_CI = {
+    "type": ["array", "null"],
+    "items": {"type": "number"},
+    "minItems": 2,
+    "maxItems": 2,
+    "description": "[low, high] of the 95% interval; null without items",
+}
+_VERDICTS = {name: _COUNT for name in ("accepted", "fixed", "rejected", "pending")}
+
+
+# Fields the metrics JSON gains with the confusion matrices and intervals (another branch):
+# described, not required, so the document holds before and after that lands.
+OPTIONAL = {
+    "acceptance_rate_ci",
+    "raw_agreement",
+    "raw_agreement_ci",
+    "confusion",
+    "confusion_gt",
+}
+
+
+def _object(properties: dict, description: str = "", optional: tuple[str, ...] = ()) -> dict:
+    required = [name for name in properties if name not in OPTIONAL | set(optional)]
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {**schema, "description": description} if description else schema
+
+
+def _by_control(values: dict, description: str) -> dict:
+    return {"type": "object", "additionalProperties": values, "description": description}
+
+
+OPENAPI_SCHEMAS = {
+    "Metrics": _object(
+        {
+            "summary": _object(
+                {
+                    "tasks": _COUNT,
+                    "annotated_tasks": _COUNT,
+                    "annotations": _COUNT,
+                    "skipped": _COUNT,
+                    **_VERDICTS,
+                    "acceptance_rate": _SCORE,
+                    "acceptance_rate_ci": _CI,
+                    "ground_truth_tasks": _COUNT,
+                    "mean_agreement": _SCORE,
+                    "low_agreement_tasks": _COUNT,
+                },
+                optional=("acceptance_rate",),
+            ),
+            "annotators": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "id": {"type": "integer"},
+                        "email": {"type": "string"},
+                        "annotations": _COUNT,
+                        "skipped": _COUNT,
+                        **_VERDICTS,
+                        "acceptance_rate": _SCORE,
+                        "acceptance_rate_ci": _CI,
+                        "agreement": _SCORE,
+                        "agreement_n": _COUNT,
+                        "gt_accuracy": _SCORE,
+                        "gt_n": _COUNT,
+                        "mean_fix_size": _SCORE,
+                        "median_lead_time": {"type": ["number", "null"], "description": "s"},
+                    }
+                ),
+            },
+            "matrix": _object(
+                {
+                    "users": {"type": "array", "items": ref("Person")},
+                    "cells": {
+                        "type": "array",
+                        "description": "cells[i][j] for users i and j; the diagonal is null, n 0",
+                        "items": {
+                            "type": "array",
+                            "items": _object({"score": _SCORE, "n": _COUNT}),
+                        },
+                    },
+                },
+                "Annotator agreement matrix",
+            ),
+            "models": {
+                "type": "array",
+                "items": _object(
+                    {"model_version": {"type": "string"}, "gt_accuracy": _SCORE, "gt_n": _COUNT}
+                ),
+            },
+            "reviewers": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "id": {"type": "integer"},
+                        "email": {"type": "string"},
+                        "reviews": _COUNT,
+                        "accepted": _COUNT,
+                        "fixed": _COUNT,
+                        "rejected": _COUNT,
+                    }
+                ),
+            },
+            "alpha": _by_control(
+                {"type": ["number", "null"]}, "Krippendorff's alpha per Choices control"
+            ),
+            "raw_agreement": _by_control(_SCORE, "Share of agreeing pairs per Choices control"),
+            "raw_agreement_ci": _by_control(_CI, "Its 95% interval"),
+            "confusion": _by_control(
+                {
+                    "type": "array",
+                    "items": _object({"a": {}, "b": {}, "count": _COUNT}),
+                },
+                "Pairs of answers given by two annotators to one task, per control",
+            ),
+            "confusion_gt": _by_control(
+                _object(
+                    {
+                        "labels": {"type": "array"},
+                        "cells": {
+                            "type": "array",
+                            "items": _object({"answer": {}, "truth": {}, "count": _COUNT}),
+                        },
+                    }
+                ),
+                "Annotators' answers against ground truth, per control",
+            ),
+        },
+        "The dashboard's numbers; null where a number has no items. See docs/metrics.md.",
+    )
+}
+
+OPENAPI_PATHS = {
+    "/api/projects/{project_id}/metrics": {
+        "parameters": [path_id("project_id", "The project's id")],
+        "get": {
+            "operationId": "metrics_api",
+            "tags": ["metrics"],
+            "summary": "The dashboard's numbers (managers, admins; reviewers if allowed).",
+            "responses": {
+                "200": json_body(ref("Metrics"), "The project's metrics"),
+                **errors(403, 404),
+            },
+        },
+    },
+}

@@ -28,6 +28,8 @@ def review_next(project_id: int):
     project = get_project_for(user, project_id, REVIEWERS)
     args = request.args.copy()
     body = request.get_json(silent=True)
+    if request.is_json and request.get_data() and not isinstance(body, dict):
+        abort(400, "Send the filters as a JSON object, or as query parameters.")
     if isinstance(body, dict):
         args.update({k: str(v) for k, v in body.items() if not isinstance(v, list)})
     state = TableState.from_args(args)
@@ -65,6 +67,14 @@ def review_annotation(annotation_id: int):
         abort(400, "Send a JSON object with 'verdict'.")
     if body.get("verdict") == "fixed" and not isinstance(body.get("result"), list):
         abort(400, "A fixed verdict needs 'result', the corrected Label Studio result list.")
+    result = body.get("result")
+    if result is not None and not (
+        isinstance(result, list) and all(isinstance(item, dict) for item in result)
+    ):
+        abort(400, "'result' must be a Label Studio result list (of objects).")
+    for name in ("comment", "reason"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            abort(400, f"'{name}' must be a string.")
     try:
         outcome = record_verdict(
             annotation_id,
@@ -105,3 +115,187 @@ def _fixed_result(project, annotation: Annotation, result: object) -> object:
         return from_label_studio(_config(project), result, annotation.task.data)
     except ResultError as error:
         abort(422, f"The fixed result is not valid: {error}")
+
+
+from reviewapp.api.schemas import (  # noqa: E402 - the description sits below the routes
+    TABLE_PARAMETERS,
+    errors,
+    json_body,
+    path_id,
+    ref,
+    table_parameters,
+)
+
+_RESULT = {
+    "type": "array",
+    "items": {"type": "object"},
+    "description": "Label Studio result list (from_name, to_name, type, value); UTF-16 offsets",
+}
+# As the Data Manager's form sends a selection: values that are not task ids are dropped.
+_SELECTION = {
+    "ids": {
+        "description": "Only these tasks (repeat the parameter); other values are dropped.",
+        "schema": {"type": "array", "items": {"type": "string"}},
+    },
+    "all_matching": {
+        "description": "'1': all tasks matching the filters, less `excluded`; else ignored.",
+        "schema": {"type": "string"},
+    },
+    "excluded": {
+        "description": "With all_matching: tasks left out (repeat the parameter).",
+        "schema": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+OPENAPI_PATHS = {
+    "/api/projects/{project_id}/review/next": {
+        "parameters": [path_id("project_id", "The project's id")],
+        "post": {
+            "operationId": "review_next",
+            "tags": ["review"],
+            "summary": "Claim the next annotation to review, with a lease (reviewers and up).",
+            "description": (
+                "The set and its order are the Data Manager's: the same filters and ordering "
+                "as GET .../tasks, as query parameters or as fields of a JSON object body "
+                "(a body field wins), and optionally a selection of tasks. The answer says how "
+                "many annotations are left after this one."
+            ),
+            "parameters": [
+                *table_parameters(),
+                *(
+                    {"name": name, "in": "query", "style": "form", "explode": True, **spec}
+                    for name, spec in _SELECTION.items()
+                ),
+            ],
+            "requestBody": {
+                "required": False,
+                **json_body(
+                    {
+                        "type": "object",
+                        "description": (
+                            "Filters as in the query, each read in its text form (true, 0.5); "
+                            "list values are ignored."
+                        ),
+                        "properties": {
+                            name: {"description": spec["description"]}
+                            for name, spec in {**TABLE_PARAMETERS, **_SELECTION}.items()
+                        },
+                    },
+                    "Filters, ordering and selection (optional)",
+                ),
+            },
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "required": ["annotation", "remaining"],
+                        "properties": {
+                            "annotation": {
+                                "type": ["object", "null"],
+                                "description": "null when nothing is left to review",
+                                "required": ["id", "task_id", "completed_by", "result"],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "task_id": {"type": "integer"},
+                                    "completed_by": ref("Person"),
+                                    "result": _RESULT,
+                                },
+                            },
+                            "task": {
+                                "type": "object",
+                                "required": ["id", "data"],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "data": {"type": "object"},
+                                },
+                            },
+                            "remaining": {"type": "integer", "minimum": 0},
+                        },
+                    },
+                    "The annotation claimed, or null",
+                ),
+                **errors(400, 403, 404),
+            },
+        },
+    },
+    "/api/annotations/{annotation_id}/review": {
+        "parameters": [path_id("annotation_id", "The annotation's id")],
+        "post": {
+            "operationId": "review_annotation",
+            "tags": ["review"],
+            "summary": "Record a verdict on an annotation (reviewers and up).",
+            "requestBody": {
+                "required": True,
+                **json_body(
+                    {
+                        "type": "object",
+                        "required": ["verdict"],
+                        "properties": {
+                            "verdict": {
+                                "type": "string",
+                                "enum": ["accepted", "fixed", "rejected"],
+                            },
+                            "result": {
+                                **_RESULT,
+                                "type": ["array", "null"],
+                                "description": "The corrected result: required with 'fixed'",
+                            },
+                            "comment": {
+                                "type": ["string", "null"],
+                                "description": "Required on reject when the project says so",
+                            },
+                            "reason": {
+                                "type": ["string", "null"],
+                                "description": "One of the project's reject reasons",
+                            },
+                        },
+                    },
+                    "The verdict",
+                ),
+            },
+            "responses": {
+                "201": json_body(
+                    {
+                        "type": "object",
+                        "required": ["review", "message", "diff"],
+                        "properties": {
+                            "review": {
+                                "type": "object",
+                                "required": [
+                                    "id",
+                                    "annotation_id",
+                                    "verdict",
+                                    "comment",
+                                    "reason",
+                                    "fix_size",
+                                ],
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "annotation_id": {"type": "integer"},
+                                    "verdict": {
+                                        "type": "string",
+                                        "enum": ["accepted", "fixed", "rejected"],
+                                    },
+                                    "comment": {"type": ["string", "null"]},
+                                    "reason": {"type": ["string", "null"]},
+                                    "fix_size": {
+                                        "type": ["number", "null"],
+                                        "description": "1 - s(before, after), for a fix",
+                                    },
+                                },
+                            },
+                            "message": {"type": "string"},
+                            "diff": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "description": "What a fix changed, one line each",
+                            },
+                        },
+                    },
+                    "The review recorded",
+                ),
+                **errors(400, 403, 404, 409, 422),
+            },
+        },
+    },
+}

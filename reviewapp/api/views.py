@@ -144,3 +144,164 @@ def _import_body():
         return upload.stream, upload.filename or "upload.json"
     # Anything else is read as JSON, as before (curl -d sends x-www-form-urlencoded).
     return request.stream, BODY_TYPES.get(request.mimetype, "body.json")
+
+
+from reviewapp.api.schemas import (  # noqa: E402 - the description sits below the routes
+    errors,
+    json_body,
+    path_id,
+    ref,
+    table_parameters,
+)
+
+_PROJECT_ID = path_id("project_id", "The project's id")
+_WAIT = {
+    "name": "wait",
+    "in": "query",
+    "description": "Seconds to wait for the job before answering 202 (default: the server's).",
+    "schema": {"type": "number", "minimum": 0, "maximum": 60},
+}
+_LABEL_STUDIO_TASK = {
+    "type": "object",
+    "required": ["data"],
+    "description": "A Label Studio task: data, and optionally its annotations and predictions.",
+    "properties": {
+        "id": {"type": ["integer", "string"], "description": "Kept as the task's source_id"},
+        "data": {"type": "object", "description": "The fields the label config names ($text)"},
+        "annotations": {"type": "array", "items": {"type": "object"}},
+        "predictions": {"type": "array", "items": {"type": "object"}},
+        "meta": {"type": "object"},
+    },
+}
+
+OPENAPI_PATHS = {
+    "/api/projects": {
+        "post": {
+            "operationId": "create_project_api",
+            "tags": ["projects"],
+            "summary": "Create a project (managers and admins).",
+            "requestBody": {
+                "required": True,
+                **json_body(
+                    {
+                        "type": "object",
+                        "required": ["title", "label_config"],
+                        "properties": {
+                            "title": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                            "label_config": {
+                                "type": "string",
+                                "description": "Label Studio XML config, validated as in the form",
+                            },
+                            "description": {"type": "string"},
+                        },
+                    },
+                    "The new project",
+                ),
+            },
+            "responses": {
+                "201": json_body(ref("Project"), "The project created"),
+                **errors(400, 403),
+            },
+        }
+    },
+    "/api/projects/{project_id}": {
+        "parameters": [_PROJECT_ID],
+        "get": {
+            "operationId": "get_project_api",
+            "tags": ["projects"],
+            "summary": "One project the token's user may see.",
+            "responses": {"200": json_body(ref("Project"), "The project"), **errors(404)},
+        },
+    },
+    "/api/projects/{project_id}/import": {
+        "parameters": [_PROJECT_ID],
+        "post": {
+            "operationId": "import_api",
+            "tags": ["import-export"],
+            "summary": "Import tasks, all or nothing, as a job (managers and admins).",
+            "description": (
+                "The body is a Label Studio JSON file (a list of tasks or one task), a CSV or "
+                "TSV (by its Content-Type), or a multipart upload of such a file as 'file'. "
+                "Waits `wait` seconds for the job: 201 with its summary, else 202 with the job."
+            ),
+            "parameters": [_WAIT],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                {"type": "array", "items": _LABEL_STUDIO_TASK},
+                                _LABEL_STUDIO_TASK,
+                            ]
+                        }
+                    },
+                    "text/csv": {"schema": {"type": "string"}},
+                    "text/tab-separated-values": {"schema": {"type": "string"}},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    },
+                },
+            },
+            "responses": {
+                "201": json_body(ref("ImportSummary"), "Imported"),
+                "202": {
+                    "description": "Still running: ask the job's url (also in Location)",
+                    "headers": {"Location": {"schema": {"type": "string"}}},
+                    "content": {"application/json": {"schema": ref("JobRunning")}},
+                },
+                **errors(400, 403, 404, 413),
+                "409": json_body(ref("JobNotDone"), "The job was cancelled meanwhile"),
+                "500": json_body(ref("JobNotDone"), "The job failed on the server's side"),
+            },
+        },
+    },
+    "/api/projects/{project_id}/export": {
+        "parameters": [_PROJECT_ID],
+        "get": {
+            "operationId": "export_api",
+            "tags": ["import-export"],
+            "summary": "Download the project as Label Studio JSON or CSV (managers and admins).",
+            "parameters": [
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": list(FORMATS), "default": "json"},
+                },
+                {
+                    "name": "only",
+                    "in": "query",
+                    "description": "Which annotations: all, the accepted ones, or ground truth.",
+                    "schema": {"type": "string", "enum": list(ONLY), "default": "all"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The file, as an attachment",
+                    "content": {
+                        "application/json": {"schema": {"type": "array"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **errors(400, 403, 404),
+            },
+        },
+    },
+    "/api/projects/{project_id}/tasks": {
+        "parameters": [_PROJECT_ID],
+        "get": {
+            "operationId": "tasks_api",
+            "tags": ["tasks"],
+            "summary": "The Data Manager's table: filters, ordering, a page (reviewers and up).",
+            "parameters": table_parameters(),
+            "responses": {
+                "200": json_body(ref("TaskList"), "A page of tasks"),
+                **errors(400, 403, 404),
+            },
+        },
+    },
+}

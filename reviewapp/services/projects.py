@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config, validate_result
 from reviewapp.models import Annotation, Prediction, Project, Task, User
+from reviewapp.permissions import has_role
 from reviewapp.services.users import add_member
 
 SETTINGS = (
@@ -63,6 +64,17 @@ def update_project(project: Project, label_config: str, **settings) -> None:
         if name not in SETTINGS:
             raise ValueError(f"unknown project setting {name}")
         setattr(project, name, value)
+
+
+def delete_project(project: Project, by: User) -> None:
+    """Delete the project with its tasks, annotations, reviews, scores, views and jobs (the
+    database's ON DELETE CASCADE); PermissionError unless `by` is an admin."""
+    if not has_role(by, ("admin",)):
+        raise PermissionError("Only admins delete projects.")
+    project_id = project.id
+    db.session.expunge(project)
+    db.session.execute(delete(Project).where(Project.id == project_id))
+    db.session.flush()
 
 
 def reject_reasons(project: Project) -> list[str]:

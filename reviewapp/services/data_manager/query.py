@@ -44,7 +44,8 @@ REVIEW_STATUS_FILTERS = ("pending", "accepted", "fixed", "rejected", "none")
 PAGE_SIZES = (10, 25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-MAX_ID = 2**63 - 1  # larger integers overflow SQLite's and PostgreSQL's bigint
+# Row ids are INTEGER columns: PostgreSQL's hold no more (a larger one overflows, a 500).
+MAX_ID = 2**31 - 1
 
 
 def _bool(value: str) -> bool:
