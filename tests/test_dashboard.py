@@ -69,6 +69,20 @@ def dashboard(client, small, **args):
     return response
 
 
+def with_gt_block(client, small, **args) -> str:
+    """The dashboard page with its matrices against ground truth loaded, as htmx does: the
+    page carries a placeholder whose hx-get (on load) answers the block."""
+    html = dashboard(client, small, **args).get_data(as_text=True)
+    placeholder = re.search(r'<section id="gt-confusion"[^>]*hx-get="([^"]+)"[^>]*>', html)
+    assert placeholder and 'hx-trigger="load"' in placeholder[0], "no lazy matrix block"
+    assert "data-cell=" not in html  # not computed for the page itself
+    block = client.get(unescape(placeholder[1]), headers={"HX-Request": "true"})
+    assert block.status_code == 200 and "HX-Push-Url" not in block.headers
+    return html.replace(placeholder[0], "").replace(
+        "Counting the answers on the tasks with ground truth…", block.get_data(as_text=True)
+    )
+
+
 def test_dashboard_shows_the_hand_worked_numbers(client, auth, small):
     auth.login(small.users["mona"])
     html = dashboard(client, small).get_data(as_text=True)
@@ -446,7 +460,7 @@ def gt_cells(html: str) -> dict[str, tuple[str, str]]:
 
 def test_confusion_sections_show_the_hand_worked_numbers(client, auth, small):
     auth.login(small.users["mona"])
-    html = dashboard(client, small).get_data(as_text=True)
+    html = with_gt_block(client, small)
     assert confusion_rows(html) == [("sentiment", "Negative", "Positive", "2")]
     cells = gt_cells(html)
     assert {cell: count for cell, (count, _) in cells.items()} == {
@@ -482,7 +496,7 @@ def test_confusion_sections_show_the_hand_worked_numbers(client, auth, small):
 def test_one_annotators_matrix_full_page_and_fragment(client, auth, htmx, small):
     auth.login(small.users["mona"])
     carol = small.users["carol"].id
-    html = dashboard(client, small, gt_annotator=carol).get_data(as_text=True)
+    html = with_gt_block(client, small, gt_annotator=carol)
     assert f'<option value="{carol}" selected>Carol C</option>' in html
     counts = {cell: count for cell, (count, _) in gt_cells(html).items()}
     assert counts == {"Positive|Positive": "1", "Negative|Positive": "1"}
@@ -495,7 +509,7 @@ def test_one_annotators_matrix_full_page_and_fragment(client, auth, htmx, small)
     response = client.get(
         f"/projects/{small.project.id}/dashboard",
         query_string={"part": "gt_confusion", "gt_annotator": carol},
-        headers=htmx,
+        headers={**htmx, "HX-Trigger-Name": "gt_annotator"},  # the annotator select
     )
     fragment = response.get_data(as_text=True)
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
@@ -507,7 +521,7 @@ def test_one_annotators_matrix_full_page_and_fragment(client, auth, htmx, small)
         f"/projects/{small.project.id}/dashboard?gt_annotator={carol}"
     )
     # Not an id: everyone's matrix.
-    html = dashboard(client, small, gt_annotator="carol").get_data(as_text=True)
+    html = with_gt_block(client, small, gt_annotator="carol")
     assert gt_cells(html)["Positive|Positive"][0] == "2"
 
 
@@ -518,7 +532,7 @@ def table_task_ids(html: str) -> list[int]:
 def test_a_matrix_cell_drills_down_to_exactly_its_tasks(client, auth, small):
     auth.login(small.users["mona"])
     t1, t4 = small.tasks["t1"], small.tasks["t4"]
-    cells = gt_cells(dashboard(client, small).get_data(as_text=True))
+    cells = gt_cells(with_gt_block(client, small))
     page = client.get(cells["Positive|Positive"][1]).get_data(as_text=True)
     assert table_task_ids(page) == [t1, t4]
     page = client.get(cells["Negative|Positive"][1]).get_data(as_text=True)
@@ -530,7 +544,7 @@ def test_a_matrix_cell_drills_down_to_exactly_its_tasks(client, auth, small):
     assert "gt_confusion=" in re.search(r'<a href="([^"]*ordering=[^"]*)"', page)[1]
 
     carol = small.users["carol"].id
-    cells = gt_cells(dashboard(client, small, gt_annotator=carol).get_data(as_text=True))
+    cells = gt_cells(with_gt_block(client, small, gt_annotator=carol))
     page = client.get(cells["Positive|Positive"][1]).get_data(as_text=True)
     assert table_task_ids(page) == [t4]  # carol's Positive against t1's truth is Negative
     assert "by carol@example.com" in page

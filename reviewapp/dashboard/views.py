@@ -49,13 +49,12 @@ def _gt_annotator() -> int | None:
     return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
 
 
-def _gt_context(project: Project, matrices=None) -> dict:
-    """The gt_confusion block's variables: the matrices (everyone's given, else computed
-    for the chosen annotator) and the people to choose from."""
+def _gt_context(project: Project) -> dict:
+    """The gt_confusion block's variables: the chosen annotator's (or everyone's) matrices
+    and the people to choose from."""
     annotator = _gt_annotator()
-    if matrices is None or annotator is not None:
-        config = parse_label_config(project.label_config)
-        matrices = project_gt_confusion(project, config, annotator)
+    config = parse_label_config(project.label_config)
+    matrices = project_gt_confusion(project, config, annotator)
     return {"gt": matrices, "gt_annotator": annotator, "gt_people": gt_annotators(project.id)}
 
 
@@ -63,28 +62,36 @@ def _gt_context(project: Project, matrices=None) -> dict:
 @login_required
 def show(project_id: int):
     """The project dashboard; a sort link's htmx request gets the annotator table only, and
-    the ground-truth annotator select's (part=gt_confusion) the confusion matrices only."""
+    the confusion matrices against ground truth (part=gt_confusion) come in a request of
+    their own: the page loads them after it is shown, the annotator select reloads them."""
     project = _project(project_id)
     common = {"project": project, "min_n": MIN_N, "wide": WIDE, "top_pairs": TOP_PAIRS}
     if request.args.get("part") == "gt_confusion" and htmx.is_partial():
-        # Only this block is sent: the other numbers are not computed. The pushed URL is
-        # the dashboard's, so a reload shows the whole page with this annotator chosen.
+        # Only this block is sent: the other numbers are not computed.
         context = _gt_context(project)
         response = htmx.page_or_blocks(
             "dashboard/dashboard.html", ["gt_confusion"], **common, **context
         )
+        if request.headers.get("HX-Trigger-Name") != "gt_annotator":
+            return response  # the page's own load: its URL is already the right one
+        # The pushed URL is the dashboard's, so a reload shows this annotator chosen.
         url = url_for("dashboard.show", project_id=project.id, gt_annotator=context["gt_annotator"])
         return htmx.with_push_url(response, url)
     with_models = request.args.get("models") == "1"
-    metrics = project_metrics(project, _order(), include_models=with_models)
+    # The matrices against ground truth read every annotation of the ground-truth tasks
+    # (about 250 ms at 100k tasks): the page is shown first and loads them after.
+    metrics = project_metrics(
+        project, _order(), include_models=with_models, include_gt_confusion=False
+    )
     return htmx.page_or_blocks(
         "dashboard/dashboard.html",
         ["annotator_table"],
         metrics=metrics,
         with_models=with_models,
         model_sample=MODEL_SAMPLE_TASKS,
+        gt=None,
+        gt_annotator=_gt_annotator(),
         **common,
-        **_gt_context(project, metrics.confusion_gt),
     )
 
 
@@ -93,7 +100,12 @@ def show(project_id: int):
 def table_csv(project_id: int, table: str):
     """One dashboard table as CSV (the annotator rows in the page's sort order)."""
     project = _project(project_id)
-    metrics = project_metrics(project, _order(), include_models=request.args.get("models") == "1")
+    metrics = project_metrics(
+        project,
+        _order(),
+        include_models=request.args.get("models") == "1",
+        include_gt_confusion=table == "confusion_gt" and _gt_annotator() is None,
+    )
     if table == "confusion_gt" and _gt_annotator() is not None:
         metrics = replace(metrics, confusion_gt=_gt_context(project)["gt"])
     lines = tables.to_csv(tables.TABLES[table](metrics))

@@ -76,13 +76,18 @@ MODEL_SAMPLE_TASKS = 1000
 
 
 def project_metrics(
-    project: Project, order: str = "annotator", include_models: bool = False
+    project: Project,
+    order: str = "annotator",
+    include_models: bool = False,
+    include_gt_confusion: bool = True,
 ) -> ProjectMetrics:
     """Every dashboard number of the project (see metrics_core for each definition).
 
     ``order`` sorts the annotator rows (a key of metrics_core.ANNOTATOR_ORDERS, "-" for
     descending; KeyError if unknown). ``include_models`` adds the model versions to the
-    agreement matrix, scored on a bounded sample (MODEL_SAMPLE_TASKS).
+    agreement matrix, scored on a bounded sample (MODEL_SAMPLE_TASKS). ``include_gt_confusion``
+    False leaves the matrices against ground truth out (empty): they read every annotation of
+    the ground-truth tasks, and the dashboard page loads them on their own.
     """
     config = parse_label_config(project.label_config)
     pair_totals = _pair_totals(project.id)
@@ -99,7 +104,7 @@ def project_metrics(
         alpha=choice_alpha(project, config),
         annotator_order=order,
         confusion=project_confusion(project, config),
-        confusion_gt=project_gt_confusion(project, config),
+        confusion_gt=project_gt_confusion(project, config) if include_gt_confusion else {},
     )
 
 

@@ -280,7 +280,6 @@ def _annotations_of(task_ids) -> Iterator[tuple[int, list[TaskAnnotation]]]:
         # By task: the project's index would read every annotation of the project.
         .where(Annotation.task_id.in_(task_ids))
         .order_by(Annotation.task_id, Annotation.id)
-        .execution_options(yield_per=2000)
     )
     for task_id, group in groupby(rows, key=lambda r: r.task_id):
         yield (
