@@ -73,6 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from reviewapp.projects import bp as projects_bp
     from reviewapp.review import bp as review_bp
     from reviewapp.tasks import bp as tasks_bp
+    from reviewapp.urls import ids_in_range
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
@@ -84,6 +85,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(label_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(api_bp)
+    app.url_value_preprocessor(ids_in_range)
     csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie
     register_cli(app)
     errors.register(app)

@@ -170,6 +170,22 @@ def test_the_data_manager_ignores_them_with_a_message(client, auth, app):
     assert "Ignored q: must not contain NUL characters" in page
 
 
+@pytest.mark.parametrize("big", [2**31, 2**63, 2**64])
+def test_an_id_in_a_page_path_beyond_what_the_database_holds_is_not_found(client, auth, big):
+    # 500 before: PostgreSQL's INTEGER overflows past 2^31 - 1, SQLite's past 2^63 - 1.
+    auth.login("admin")
+    project = factories.project()
+    paths = [
+        f"/projects/{big}",
+        f"/projects/{big}/tasks",
+        f"/projects/{big}/dashboard",
+        f"/projects/{project.id}/tasks/{big}",
+    ]
+    assert [client.get(path).status_code for path in paths] == [404] * len(paths)
+    verdict = client.post(f"/projects/{project.id}/review/{big}", data={"verdict": "accepted"})
+    assert verdict.status_code == 404
+
+
 def test_a_reviewer_deletes_only_their_own_saved_views(client, auth, app):
     owner, other = factories.user("reviewer"), factories.user("reviewer")
     project = factories.project(members=(owner, other))
