@@ -70,17 +70,21 @@ def dashboard(client, small, **args):
 
 
 def with_gt_block(client, small, **args) -> str:
-    """The dashboard page with its matrices against ground truth loaded, as htmx does: the
-    page carries a placeholder whose hx-get (on load) answers the block."""
+    """The dashboard page with its confusion blocks loaded, as htmx does: the page carries a
+    placeholder per block whose hx-get (on load) answers the block."""
     html = dashboard(client, small, **args).get_data(as_text=True)
-    placeholder = re.search(r'<section id="gt-confusion"[^>]*hx-get="([^"]+)"[^>]*>', html)
-    assert placeholder and 'hx-trigger="load"' in placeholder[0], "no lazy matrix block"
-    assert "data-cell=" not in html  # not computed for the page itself
-    block = client.get(unescape(placeholder[1]), headers={"HX-Request": "true"})
-    assert block.status_code == 200 and "HX-Push-Url" not in block.headers
-    return html.replace(placeholder[0], "").replace(
-        "Counting the answers on the tasks with ground truth…", block.get_data(as_text=True)
-    )
+    assert "data-cell=" not in html and "data-confusion=" not in html  # not computed for it
+    for block in ("confusion", "gt-confusion"):
+        placeholder = re.search(
+            rf'<section id="{block}"[^>]*hx-get="([^"]+)"[^>]*>.*?</section>', html, re.S
+        )
+        assert placeholder and 'hx-trigger="load"' in placeholder[0], f"no lazy {block}"
+        answer = client.get(unescape(placeholder[1]), headers={"HX-Request": "true"})
+        assert answer.status_code == 200 and "HX-Push-Url" not in answer.headers
+        fragment = answer.get_data(as_text=True)
+        assert fragment.lstrip().startswith(f'<section id="{block}"') and "<html" not in fragment
+        html = html.replace(placeholder[0], fragment)
+    return html
 
 
 def test_dashboard_shows_the_hand_worked_numbers(client, auth, small):

@@ -262,7 +262,7 @@ class ProjectMetrics:
     # Per confusable control, from services.metrics.confusion (not imported here: it reads
     # the database): its ConfusionPair list between annotators, most confused first, and its
     # GtMatrix against ground truth over all annotators.
-    confusion: dict[str, list] = field(default_factory=dict)
+    confusion: dict[str, list] | None = field(default_factory=dict)  # None: not computed
     confusion_gt: dict[str, object] = field(default_factory=dict)
 
 
