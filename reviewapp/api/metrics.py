@@ -116,6 +116,7 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
 from reviewapp.api.schemas import (  # noqa: E402 - the description sits below the routes
     errors,
     json_body,
+    obj,
     path_id,
     ref,
 )
@@ -144,9 +145,7 @@ OPTIONAL = {
 
 
 def _object(properties: dict, description: str = "", optional: tuple[str, ...] = ()) -> dict:
-    required = [name for name in properties if name not in OPTIONAL | set(optional)]
-    schema = {"type": "object", "required": required, "properties": properties}
-    return {**schema, "description": description} if description else schema
+    return obj(properties, description, OPTIONAL | set(optional))
 
 
 def _by_control(values: dict, description: str) -> dict:

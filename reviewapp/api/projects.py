@@ -222,6 +222,7 @@ from reviewapp.api.schemas import (  # noqa: E402 - the description sits below t
     op,
     path_id,
     ref,
+    with_message,
 )
 
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
@@ -397,13 +398,7 @@ OPENAPI_PATHS = {
             "remove_member_api",
             "members",
             "Remove a member (managers and admins); their annotations stay.",
-            {
-                200: {
-                    "type": "object",
-                    "required": ["message", "user"],
-                    "properties": {"message": {"type": "string"}, "user": ref("Person")},
-                }
-            },
+            {200: with_message("user", ref("Person"))},
             (403, 404),
             parameters=[_PROJECT_ID, path_id("user_id", "The member's id")],
         ),

@@ -15,6 +15,18 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def obj(properties: dict, description: str = "", optional=()) -> dict:
+    """An object schema with these properties, each required unless named in optional."""
+    required = [name for name in properties if name not in set(optional)]
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {**schema, "description": description} if description else schema
+
+
+def with_message(key: str, schema: dict) -> dict:
+    """An answer that carries a message for people beside the object it is about."""
+    return obj({"message": {"type": "string"}, key: schema})
+
+
 def nullable(schema: dict) -> dict:
     """schema or null (OpenAPI 3.1 speaks JSON Schema 2020-12: a type list)."""
     kind = schema["type"]
@@ -350,7 +362,7 @@ PAGE_PARAMETERS = [
     {"$ref": "#/components/parameters/table_page"},
     {"$ref": "#/components/parameters/table_page_size"},
 ]
-MESSAGE = {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}
+MESSAGE = obj({"message": {"type": "string"}})
 
 
 def op(

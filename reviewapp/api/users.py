@@ -137,9 +137,11 @@ from reviewapp.api.schemas import (  # noqa: E402 - the description sits below t
     PAGE_PARAMETERS,
     TIMESTAMP,
     listing,
+    obj,
     op,
     path_id,
     ref,
+    with_message,
 )
 
 _ROLE = {"type": "string", "enum": list(ROLES)}
@@ -214,13 +216,7 @@ OPENAPI_PATHS = {
             "reset_password_api",
             "users",
             "Set a new password for a user (admins); ends their sessions, not their token.",
-            {
-                200: {
-                    "type": "object",
-                    "required": ["message", "user"],
-                    "properties": {"message": {"type": "string"}, "user": ref("User")},
-                }
-            },
+            {200: with_message("user", ref("User"))},
             (400, 403, 404, 422),
             parameters=[_USER_ID],
             body={
@@ -236,13 +232,7 @@ OPENAPI_PATHS = {
             "create_token_api",
             "users",
             "A new API token for the user (admins), shown once; the previous one stops working.",
-            {
-                201: {
-                    "type": "object",
-                    "required": ["token", "user"],
-                    "properties": {"token": {"type": "string"}, "user": ref("User")},
-                }
-            },
+            {201: obj({"token": {"type": "string"}, "user": ref("User")})},
             (403, 404),
             parameters=[_USER_ID],
             ends_own_credentials=True,
