@@ -27,7 +27,13 @@ from reviewapp.db import text_search
 from reviewapp.extensions import db
 
 ROLES = ("admin", "manager", "reviewer", "annotator")
-REJECT_MODES = ("remove", "requeue")
+# What a rejection does: leave every queue, go back to its annotator, or free the task for
+# another annotator (the rejected annotation no longer counts toward the overlap).
+REJECT_ACTIONS = ("remove", "return", "reassign")
+# A task's stored state; "in_review" is read from the live leases, never stored.
+TASK_STATES = ("annotating", "needs_review", "returned", "done")
+REVIEW_CRITERIA = ("one", "all")
+REVIEW_ORDERS = ("table", "random", "by_annotator", "low_agreement_first")
 REVIEW_STATUSES = ("pending", "accepted", "fixed", "rejected")
 VERDICTS = ("accepted", "fixed", "rejected")
 # A task's review state, in the order "review status" sorts: no annotations, some pending,
@@ -149,7 +155,17 @@ class Project(db.Model):
     label_config: Mapped[str] = mapped_column(Text)
     instructions: Mapped[str] = mapped_column(Text, default="")
     overlap: Mapped[int] = mapped_column(Integer, default=1)
-    reject_mode: Mapped[str] = mapped_column(String(16), default="remove")
+    # The reject actions offered (a list of REJECT_ACTIONS) and the one chosen by default.
+    reject_actions: Mapped[list] = mapped_column(JSON, default=lambda: ["remove"])
+    default_reject_action: Mapped[str] = mapped_column(String(16), default="remove")
+    # A task is done when one annotation is accepted or fixed, or when all are reviewed.
+    review_criteria: Mapped[str] = mapped_column(String(8), default="all", server_default="all")
+    review_only_finished: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    review_order: Mapped[str] = mapped_column(String(24), default="table", server_default="table")
+    # Review only this share of each annotator's annotations (services.derived.sampling).
+    review_sample_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     require_comment_on_reject: Mapped[bool] = mapped_column(Boolean, default=True)
     review_only_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_self_review: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -205,6 +221,11 @@ class Task(db.Model):
     pending_count: Mapped[int] = mapped_column(Integer, default=0)
     first_annotator: Mapped[str | None] = mapped_column(String(254))
     review_rank: Mapped[int] = mapped_column(Integer, default=0)  # see REVIEW_RANKS
+    # Non-skipped annotations that count toward the overlap (a reassigned rejection does not).
+    overlap_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    state: Mapped[str] = mapped_column(
+        String(16), default="annotating", server_default="annotating"
+    )
     # Lower-cased string values of data, so a text search does not match JSON keys.
     data_text: Mapped[str] = mapped_column(Text, default="")
     # The imported file's own task id and meta, kept so results join back to the source.
@@ -242,6 +263,8 @@ class Task(db.Model):
             "rejected_count",
         ),
         Index("ix_task_project_ground_truth", "project_id", "has_ground_truth"),
+        Index("ix_task_project_state", "project_id", "state", "id"),
+        Index("ix_task_project_overlap_count", "project_id", "overlap_count", "id"),
     )
 
     def __repr__(self) -> str:
@@ -261,14 +284,18 @@ class Annotation(db.Model):
     ground_truth: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_time: Mapped[float | None] = mapped_column(Float)
     review_status: Mapped[str] = mapped_column(String(16), default="pending")
-    # Rejected in the project's "requeue" mode: back in its annotator's label stream.
+    # Rejected with the "return" action: back in its annotator's label stream.
     requeued: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Rejected with the "reassign" action: no longer counts toward the task's overlap.
+    reassigned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Who returned it: its resubmission comes first in that reviewer's queue.
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     source_id: Mapped[str | None] = mapped_column(String(100))  # the imported file's id
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     task: Mapped[Task] = relationship(back_populates="annotations")
-    completed_by: Mapped[User] = relationship()
+    completed_by: Mapped[User] = relationship(foreign_keys=[completed_by_id])
 
     __table_args__ = (
         Index("ix_annotation_task", "task_id", "id"),
@@ -280,6 +307,7 @@ class Annotation(db.Model):
             "task_id",
         ),
         Index("ix_annotation_project_status", "project_id", "review_status"),
+        Index("ix_annotation_returned_by", "returned_by_id", "review_status"),
         # Covering indexes of the dashboard's per-annotator numbers: the counts by verdict
         # with the latest created_at of each, and the lead times in order for the median.
         Index(
@@ -345,6 +373,23 @@ class Review(db.Model):
 
     def __repr__(self) -> str:
         return f"<Review {self.id} {self.verdict} of annotation {self.annotation_id}>"
+
+
+class TaskStateChange(db.Model):
+    """One change of a task's state: the first is its creation or import."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    by: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_task_state_change_task", "task_id", "id"),)
 
 
 class ReviewerAssignment(db.Model):

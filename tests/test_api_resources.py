@@ -96,15 +96,19 @@ def test_patch_project_changes_what_the_settings_page_shows(client, app):
         json={
             "title": "Renamed",
             "overlap": 3,
-            "reject_mode": "requeue",
+            "reject_actions": ["remove", "return"],
+            "default_reject_action": "return",
             "allow_self_review": True,
         },
         headers=h,
     )
     assert response.status_code == 200, response.json
     assert (response.json["title"], response.json["overlap"]) == ("Renamed", 3)
-    assert response.json["reject_mode"] == "requeue" and response.json["allow_self_review"]
+    assert response.json["reject_actions"] == ["remove", "return"]
+    assert response.json["default_reject_action"] == "return" and response.json["allow_self_review"]
     assert "rescore_job" not in response.json
+    # A new overlap changes which tasks are fully annotated: their states are recounted.
+    assert response.json["recount_job"]["status"] == "done"
     login(client, manager)
     page = client.get(f"/projects/{project.id}/settings").get_data(as_text=True)
     assert 'value="Renamed"' in page and 'value="3"' in page
@@ -120,7 +124,11 @@ def test_patch_project_refuses_bad_values_with_a_message(client, app):
         ({"titel": "x"}, 400, "Unknown settings titel"),
         ({"overlap": 0}, 422, "overlap: Number must be between 1 and 50"),
         ({"title": "  "}, 422, "title:"),
-        ({"reject_mode": "burn"}, 422, "reject_mode:"),
+        ({"reject_actions": ["burn"]}, 422, "reject_actions:"),
+        ({"reject_actions": "remove"}, 400, "'reject_actions' must be a list"),
+        ({"default_reject_action": "return"}, 422, "default_reject_action:"),
+        ({"review_sample_percent": 0}, 422, "review_sample_percent:"),
+        ({"review_order": "alphabetical"}, 422, "review_order:"),
         ({"iou_threshold": 1.5}, 422, "iou_threshold:"),
         ({"label_config": "<View><Audio name='a' value='$a'/></View>"}, 422, "Audio"),
         # Task 1's annotations say "Positive", which this config does not offer.

@@ -303,6 +303,8 @@ def _settings(project, iou: str) -> dict:
         "title": project.title,
         "label_config": project.label_config,
         **SETTINGS,
+        # Only the threshold changes: a new overlap would recount the task states too.
+        "overlap": str(project.overlap),
         "iou_threshold": iou,
     }
 

@@ -302,4 +302,4 @@ def test_docs_page_shows_every_operation_without_inline_script(client, document)
     # Parameters and body fields are listed with their types.
     assert "<code>review_status</code>" in page and "<code>confirm</code>" in page
     # The fields of combined schemas too (PATCH answers the settings with its rescore job).
-    assert "<code>rescore_job</code>" in page and "<code>reject_mode</code>" in page
+    assert "<code>rescore_job</code>" in page and "<code>reject_actions</code>" in page

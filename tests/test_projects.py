@@ -11,7 +11,8 @@ from tests import factories
 
 SETTINGS = {
     "overlap": "3",
-    "reject_mode": "requeue",
+    "reject_actions": ["return", "remove"],
+    "default_reject_action": "return",
     "require_comment_on_reject": "y",
     "review_only_assigned": "y",
     "low_agreement_threshold": "0.4",
@@ -34,7 +35,8 @@ def test_manager_creates_project_from_preset(client, auth):
     assert response.status_code == 302
     project = db.session.scalar(select(Project).where(Project.title == "Sentiment"))
     assert '<Choices name="sentiment"' in project.label_config
-    assert project.overlap == 3 and project.reject_mode == "requeue"
+    assert project.overlap == 3 and project.reject_actions == ["remove", "return"]
+    assert project.default_reject_action == "return"
     assert project.review_only_assigned and not project.allow_self_review
     assert project.low_agreement_threshold == 0.4 and project.iou_threshold == 0.6
     assert db.session.get(Membership, (project.id, manager.id)) is not None
@@ -89,7 +91,7 @@ def test_settings_save_and_validate(client, auth):
     data = {"title": "Renamed", "label_config": project.label_config, **SETTINGS}
     assert client.post(f"/projects/{project.id}/settings", data=data).status_code == 302
     db.session.refresh(project)
-    assert project.title == "Renamed" and project.reject_mode == "requeue"
+    assert project.title == "Renamed" and project.default_reject_action == "return"
     bad = client.post(
         f"/projects/{project.id}/settings", data={**data, "low_agreement_threshold": "1.5"}
     )

@@ -270,9 +270,9 @@ def test_reject_needs_comment_and_known_reason(setup):
     assert (outcome.review.comment, outcome.review.reason) == ("Read it again", "Wrong label")
 
 
-def test_reject_in_requeue_mode_sends_it_back(setup):
+def test_reject_with_the_return_action_sends_it_back(setup):
     project, rev, _, _, _ = setup
-    project.reject_mode = "requeue"
+    project.reject_actions, project.default_reject_action = ["return"], "return"
     project.require_comment_on_reject = False
     db.session.commit()
     item = next_for_review(project, rev)

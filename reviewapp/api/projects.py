@@ -19,8 +19,9 @@ from reviewapp.models import Membership, Project, User
 from reviewapp.permissions import MANAGERS, get_project_for, visible_projects
 from reviewapp.projects.forms import SettingsForm
 from reviewapp.services.data_manager.query import MAX_ID
+from reviewapp.services.derived.task_columns import POLICY_SETTINGS
 from reviewapp.services.jobs.records import wait_for
-from reviewapp.services.jobs.submit import start_rescore
+from reviewapp.services.jobs.submit import start_recount, start_rescore
 from reviewapp.services.projects import (
     SETTINGS,
     delete_project,
@@ -31,6 +32,7 @@ from reviewapp.services.users import add_member, find_user, remove_member
 
 FLAG_SETTINGS = (
     "allow_empty_annotations",
+    "review_only_finished",
     "require_comment_on_reject",
     "review_only_assigned",
     "allow_self_review",
@@ -83,6 +85,7 @@ def update_project_api(project_id: int):
         abort(422, "; ".join(problems))
     settings = {name: data[name] for name in SETTINGS}
     rescore = settings["iou_threshold"] != project.iou_threshold
+    recount = any(settings[name] != getattr(project, name) for name in POLICY_SETTINGS)
     try:
         update_project(project, data["label_config"].strip(), **settings)
     except LabelConfigError as error:
@@ -90,6 +93,9 @@ def update_project_api(project_id: int):
         abort(422, f"label_config: {error}")
     db.session.commit()
     answer = project_settings_json(project)
+    if recount:
+        # The tasks' states follow the overlap and the review criteria.
+        answer["recount_job"] = job_json(wait_for(start_recount(project, user).id, seconds))
     if rescore:
         # Region matches depend on the IoU threshold: every stored score changes.
         job = wait_for(start_rescore(project, user).id, seconds)
@@ -114,7 +120,9 @@ def _kind_of(name: str) -> str:
         return "flag"
     if name in FRACTION_SETTINGS:
         return "fraction"
-    return "count" if name == "overlap" else "text"
+    if name == "reject_actions":
+        return "list"
+    return "count" if name in ("overlap", "review_sample_percent") else "text"
 
 
 # bool is an int in Python: true is not an overlap, nor 1 a flag.
@@ -122,6 +130,7 @@ _KINDS = {
     "text": (lambda v: isinstance(v, str), "a string"),
     "flag": (lambda v: isinstance(v, bool), "true or false"),
     "count": (lambda v: type(v) is int, "a whole number"),
+    "list": (lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), "a list"),
     "fraction": (lambda v: type(v) in (int, float) and math.isfinite(v), "a number"),
 }
 
@@ -237,7 +246,25 @@ _SETTINGS_BODY = {
     "instructions": {"type": "string", "maxLength": 20000},
     "overlap": {"type": "integer", "minimum": 1, "maximum": 50},
     "allow_empty_annotations": {"type": "boolean"},
-    "reject_mode": {"type": "string", "enum": ["remove", "requeue"]},
+    "reject_actions": {
+        "type": "array",
+        "items": {"type": "string", "enum": ["remove", "return", "reassign"]},
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": "The reject actions offered to reviewers",
+    },
+    "default_reject_action": {"type": "string", "enum": ["remove", "return", "reassign"]},
+    "review_criteria": {
+        "type": "string",
+        "enum": ["one", "all"],
+        "description": "done when one annotation is accepted or fixed, or when all are reviewed",
+    },
+    "review_only_finished": {"type": "boolean"},
+    "review_order": {
+        "type": "string",
+        "enum": ["table", "random", "by_annotator", "low_agreement_first"],
+    },
+    "review_sample_percent": {"type": "integer", "minimum": 1, "maximum": 100},
     "require_comment_on_reject": {"type": "boolean"},
     "review_only_assigned": {"type": "boolean"},
     "allow_self_review": {"type": "boolean"},
@@ -323,7 +350,10 @@ OPENAPI_PATHS = {
                 200: {
                     "allOf": [
                         ref("ProjectSettings"),
-                        {"type": "object", "properties": {"rescore_job": ref("Job")}},
+                        {
+                            "type": "object",
+                            "properties": {"rescore_job": ref("Job"), "recount_job": ref("Job")},
+                        },
                     ]
                 }
             },
@@ -341,7 +371,8 @@ OPENAPI_PATHS = {
             description=(
                 "Any fields of the settings page; the label config is checked against every "
                 "stored annotation (422 naming the first that does not fit). A new IoU "
-                "threshold rescores the project as a job (`rescore_job`)."
+                "threshold rescores the project as a job (`rescore_job`); a new overlap, "
+                "review criterion or sample recounts the task states (`recount_job`)."
             ),
         ),
         "delete": op(

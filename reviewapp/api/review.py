@@ -72,7 +72,7 @@ def review_annotation(annotation_id: int):
         isinstance(result, list) and all(isinstance(item, dict) for item in result)
     ):
         abort(400, "'result' must be a Label Studio result list (of objects).")
-    for name in ("comment", "reason"):
+    for name in ("comment", "reason", "action"):
         if body.get(name) is not None and not isinstance(body[name], str):
             abort(400, f"'{name}' must be a string.")
     try:
@@ -84,6 +84,7 @@ def review_annotation(annotation_id: int):
             comment=str(body.get("comment") or ""),
             reason=str(body.get("reason") or ""),
             project=project,
+            action=body.get("action") or None,
         )
     except StaleVerdict as error:
         return {"error": str(error)}, 409
@@ -99,10 +100,19 @@ def review_annotation(annotation_id: int):
             "comment": review.comment,
             "reason": review.reason,
             "fix_size": review.fix_size,
+            "action": _action(outcome),
         },
         "message": outcome.message,
         "diff": outcome.diff,
     }, 201
+
+
+def _action(outcome) -> str | None:
+    """The reject action taken, or None for an accept or fix."""
+    if outcome.review.verdict != "rejected":
+        return None
+    annotation = db.session.get(Annotation, outcome.review.annotation_id)
+    return "return" if annotation.requeued else "reassign" if annotation.reassigned else "remove"
 
 
 def _config(project) -> LabelConfig:
@@ -248,6 +258,12 @@ OPENAPI_PATHS = {
                                 "type": ["string", "null"],
                                 "description": "One of the project's reject reasons",
                             },
+                            "action": {
+                                "type": ["string", "null"],
+                                "enum": ["remove", "return", "reassign", None],
+                                "description": "With 'rejected': one of the project's "
+                                "reject_actions (default: its default_reject_action)",
+                            },
                         },
                     },
                     "The verdict",
@@ -281,6 +297,11 @@ OPENAPI_PATHS = {
                                     "fix_size": {
                                         "type": ["number", "null"],
                                         "description": "1 - s(before, after), for a fix",
+                                    },
+                                    "action": {
+                                        "type": ["string", "null"],
+                                        "enum": ["remove", "return", "reassign", None],
+                                        "description": "The reject action taken",
                                     },
                                 },
                             },

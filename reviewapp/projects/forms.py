@@ -6,13 +6,21 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from reviewapp.labeling import PRESETS, LabelConfigError, parse_label_config
 from reviewapp.services.import_export.exporter import ONLY
+
+REJECT_ACTION_CHOICES = [
+    ("remove", "Remove: rejected, out of every queue"),
+    ("return", "Return: back to its annotator, with the comment"),
+    ("reassign", "Reassign: the task goes to another annotator"),
+]
 
 
 def valid_label_config(form, field) -> None:
@@ -31,12 +39,42 @@ class SettingsForm(FlaskForm):
         "Annotations wanted per task", default=1, validators=[NumberRange(1, 50)]
     )
     allow_empty_annotations = BooleanField("Allow empty annotations (submit with no label)")
-    reject_mode = SelectField(
-        "When an annotation is rejected",
+    reject_actions = SelectMultipleField(
+        "Reject actions offered to reviewers",
+        choices=REJECT_ACTION_CHOICES,
+        default=["remove"],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired("Offer at least one reject action.")],
+    )
+    default_reject_action = SelectField(
+        "Default reject action", choices=REJECT_ACTION_CHOICES, default="remove"
+    )
+    review_criteria = SelectField(
+        "A task is done when",
         choices=[
-            ("remove", "Remove it from every queue (delete it to relabel the task)"),
-            ("requeue", "Send the task back to its annotator with the comment"),
+            ("all", "all its annotations are reviewed"),
+            ("one", "one annotation is accepted or fixed"),
         ],
+        default="all",
+    )
+    review_only_finished = BooleanField(
+        "Review only tasks with all their annotations (the overlap reached)"
+    )
+    review_order = SelectField(
+        "Review order",
+        choices=[
+            ("table", "The Data Manager's order"),
+            ("random", "Random (the same for each reviewer on every reload)"),
+            ("by_annotator", "One annotator's work at a time"),
+            ("low_agreement_first", "Lowest agreement first"),
+        ],
+        default="table",
+    )
+    review_sample_percent = IntegerField(
+        "Review this share of each annotator's annotations (%)",
+        default=100,
+        validators=[NumberRange(1, 100)],
     )
     require_comment_on_reject = BooleanField("Require a comment when rejecting", default=True)
     review_only_assigned = BooleanField("Reviewers review only tasks assigned to them")
@@ -49,6 +87,10 @@ class SettingsForm(FlaskForm):
         "IoU threshold for matching regions (0 to 1)", default=0.5, validators=[NumberRange(0, 1)]
     )
     reject_reasons = TextAreaField("Reasons offered when rejecting (one per line)")
+
+    def validate_default_reject_action(self, field) -> None:
+        if field.data not in (self.reject_actions.data or []):
+            raise ValidationError("The default must be one of the offered actions.")
 
 
 class CreateProjectForm(SettingsForm):

@@ -25,9 +25,15 @@ from reviewapp.projects.forms import (
     MemberForm,
     SettingsForm,
 )
+from reviewapp.services.derived.task_columns import POLICY_SETTINGS
 from reviewapp.services.import_export.exporter import export_chunks, export_filename
 from reviewapp.services.jobs import records
-from reviewapp.services.jobs.submit import start_export, start_import, start_rescore
+from reviewapp.services.jobs.submit import (
+    start_export,
+    start_import,
+    start_recount,
+    start_rescore,
+)
 from reviewapp.services.media import may_fetch_media
 from reviewapp.services.projects import (
     SETTINGS,
@@ -95,6 +101,7 @@ def settings(project_id: int):
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in SETTINGS}
         rescore = values["iou_threshold"] != project.iou_threshold
+        recount = any(values[name] != getattr(project, name) for name in POLICY_SETTINGS)
         try:
             update_project(project, form.label_config.data.strip(), **values)
         except LabelConfigError as error:
@@ -103,6 +110,15 @@ def settings(project_id: int):
         else:
             db.session.commit()
             message = "Settings saved."
+            if recount:
+                # The tasks' states follow the overlap and the review criteria.
+                job = records.wait_for(
+                    start_recount(project, current_user).id, current_app.config["JOBS_WAIT"]
+                )
+                if job.status != "done":
+                    flash(f"{message} The task states are being recounted.", "success")
+                    return redirect(url_for("jobs.show", job_id=job.id), 303)
+                message += f" Task states recounted for {job.result['tasks']:,} tasks."
             if rescore:
                 # Region matches depend on the IoU threshold: every stored score changes.
                 job = records.wait_for(

@@ -14,3 +14,5 @@ class VerdictForm(FlaskForm):
     )
     comment = TextAreaField()
     reason = StringField()
+    # One of the project's reject actions; empty for its default (record_verdict checks it).
+    reject_action = StringField()

@@ -20,10 +20,13 @@ from reviewapp.services.data_manager.query import Selection, TableState
 from reviewapp.services.data_manager.task_page import task_detail
 from reviewapp.services.projects import reject_reasons
 from reviewapp.services.review_stream import (
+    REJECT_ACTION_HINTS,
+    REJECT_ACTION_KEYS,
     OtherProject,
     StaleVerdict,
     VerdictError,
     next_for_review,
+    offered_reject_actions,
     queue_counts,
     record_verdict,
 )
@@ -47,8 +50,10 @@ class ReviewedSet(NamedTuple):
         return {**self.state.to_args(), **self.selection.to_args()}
 
 
-def _claim_next(project, reviewed: ReviewedSet) -> Annotation | None:
-    return next_for_review(project, current_user, reviewed.state, reviewed.task_ids)
+def _claim_next(project, reviewed: ReviewedSet, current_task=None) -> Annotation | None:
+    return next_for_review(
+        project, current_user, reviewed.state, reviewed.task_ids, current_task=current_task
+    )
 
 
 def _render(
@@ -69,6 +74,9 @@ def _render(
         left=left,
         total=total,
         reasons=reject_reasons(project),
+        reject_actions=offered_reject_actions,
+        action_keys=REJECT_ACTION_KEYS,
+        action_hints=REJECT_ACTION_HINTS,
         error=error,
         draft=draft,
         **answer,
@@ -110,7 +118,7 @@ def verdict(project_id: int, annotation_id: int):
     project = get_project_for(current_user, project_id, REVIEWERS)
     reviewed = ReviewedSet.from_args(project, request.form)
     form = VerdictForm()
-    fixed = None
+    fixed = outcome = None
     try:
         fixed = _fixed_result(form, project, annotation_id)
         outcome = _record(form, project, annotation_id, fixed)
@@ -126,7 +134,8 @@ def verdict(project_id: int, annotation_id: int):
         category = _verdict_category(outcome.review.verdict)
     # Only the fragment shows the next item. Claimed in the verdict's transaction, a verdict
     # takes one turn at the write lock.
-    item = _claim_next(project, reviewed) if htmx.is_partial() else None
+    current = outcome.task_id if outcome is not None else None
+    item = _claim_next(project, reviewed, current) if htmx.is_partial() else None
     commit_before_rendering()
     return htmx.after_action(
         url_for("review.stream", project_id=project.id, **reviewed.to_args()),
@@ -178,6 +187,7 @@ def _record(form: VerdictForm, project, annotation_id: int, result, change: bool
         reason=form.reason.data,
         project=project,
         change=change,
+        action=form.reject_action.data or None,
     )
 
 

@@ -151,9 +151,10 @@ def _annotated_by(user_id: int, project_id: int):
 
 
 def candidates(project: Project, user: User, now: datetime, count: int) -> Select:
-    """select(Task.id) of the tasks with exactly ``count`` non-skipped annotations that the
+    """select(Task.id) of the tasks with exactly ``count`` counted annotations (non-skipped,
+    not reassigned) that the
     user may be handed, in ID order (one equality per count keeps it on the
-    (project_id, annotation_count) index, already in ID order)."""
+    (project_id, overlap_count) index, already in ID order)."""
     leased_by_other = (
         select(TaskLease.task_id)
         .where(TaskLease.task_id == Task.id, TaskLease.user_id != user.id, TaskLease.until > now)
@@ -163,7 +164,7 @@ def candidates(project: Project, user: User, now: datetime, count: int) -> Selec
         select(Task.id)
         .where(
             Task.project_id == project.id,
-            Task.annotation_count == count,
+            Task.overlap_count == count,
             ~_annotated_by(user.id, project.id),
             ~leased_by_other,
         )
@@ -195,7 +196,7 @@ def _held_task(project: Project, user: User, now: datetime) -> tuple[Task, datet
     if row is None:
         return None
     task, until = row
-    if task.annotation_count >= project.overlap or _has_annotated(user, task):
+    if task.overlap_count >= project.overlap or _has_annotated(user, task):
         release_lease(task.id, user)
         return None
     return task, until
@@ -278,11 +279,12 @@ def submit(
         )
         db.session.add(annotation)
         message = f"Saved task {task.id}."
+    reason = "annotation resubmitted" if existing is not None else "annotation submitted"
     release_lease(task.id, user)
     db.session.flush()
     if ground_truth:
         message += " " + set_ground_truth(project, annotation)
-    refresh_tasks(project, [task.id])
+    refresh_tasks(project, [task.id], by=user, reason=reason)
     return Saved(annotation, message)
 
 
@@ -305,7 +307,7 @@ def skip(project: Project, user: User, task: Task, lead_time: float | None) -> S
     db.session.add(annotation)
     release_lease(task.id, user)
     db.session.flush()
-    refresh_tasks(project, [task.id])
+    refresh_tasks(project, [task.id], by=user, reason="skipped")
     return Saved(annotation, f"Skipped task {task.id}.")
 
 
@@ -315,12 +317,17 @@ def can_edit(annotation: Annotation) -> bool:
 
 
 def _check_overlap(project: Project, task_id: int) -> None:
-    """OverlapReached when the task has the project's overlap of non-skipped annotations;
-    call it under the task's lock (counted from the rows: the task was loaded before it)."""
+    """OverlapReached when the task has the project's overlap of counted annotations
+    (non-skipped, not reassigned); call it under the task's lock (counted from the rows: the
+    task was loaded before it)."""
     answers = db.session.scalar(
         select(func.count())
         .select_from(Annotation)
-        .where(Annotation.task_id == task_id, Annotation.was_cancelled.is_(False))
+        .where(
+            Annotation.task_id == task_id,
+            Annotation.was_cancelled.is_(False),
+            Annotation.reassigned.is_(False),
+        )
     )
     if answers >= project.overlap:
         raise OverlapReached(f"Task {task_id} already has the annotations it needs.")
@@ -343,9 +350,10 @@ def update_own(project: Project, user: User, annotation: Annotation, result: lis
     _check_complete(project, result)
     if annotation.was_cancelled:  # a skip becoming an answer adds one to the task's count
         _check_overlap(project, annotation.task_id)
+    reason = "annotation resubmitted" if annotation.requeued else "annotation updated"
     _rewrite(annotation, result, None)
     db.session.flush()
-    refresh_tasks(project, [annotation.task_id])
+    refresh_tasks(project, [annotation.task_id], by=user, reason=reason)
     return Saved(annotation, f"Updated your annotation of task {annotation.task_id}.")
 
 

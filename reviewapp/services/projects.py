@@ -8,7 +8,7 @@ from sqlalchemy import Select, delete, func, select
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config, validate_result
-from reviewapp.models import Annotation, Prediction, Project, Task, User
+from reviewapp.models import REJECT_ACTIONS, Annotation, Prediction, Project, Task, User
 from reviewapp.permissions import has_role
 from reviewapp.services.users import add_member
 
@@ -18,7 +18,12 @@ SETTINGS = (
     "instructions",
     "overlap",
     "allow_empty_annotations",
-    "reject_mode",
+    "reject_actions",
+    "default_reject_action",
+    "review_criteria",
+    "review_only_finished",
+    "review_order",
+    "review_sample_percent",
     "require_comment_on_reject",
     "review_only_assigned",
     "allow_self_review",
@@ -32,7 +37,7 @@ SETTINGS = (
 def create_project(title: str, label_config: str, created_by: User | None, **settings) -> Project:
     """Create a project whose creator is a member; raises LabelConfigError for a bad config."""
     parse_label_config(label_config)
-    project = Project(title=title.strip(), label_config=label_config, **settings)
+    project = Project(title=title.strip(), label_config=label_config, **_canonical(settings))
     if created_by is not None:
         project.created_by_id = created_by.id
     db.session.add(project)
@@ -40,6 +45,14 @@ def create_project(title: str, label_config: str, created_by: User | None, **set
     if created_by is not None:
         add_member(project.id, created_by)
     return project
+
+
+def _canonical(settings: dict) -> dict:
+    """Reject actions stored in one order, whatever order a form or a script sent them in."""
+    if settings.get("reject_actions") is not None:
+        chosen = set(settings["reject_actions"])
+        settings = {**settings, "reject_actions": [a for a in REJECT_ACTIONS if a in chosen]}
+    return settings
 
 
 def update_project(project: Project, label_config: str, **settings) -> None:
@@ -60,7 +73,7 @@ def update_project(project: Project, label_config: str, **settings) -> None:
                     f"{error}"
                 ) from None
         project.label_config = label_config
-    for name, value in settings.items():
+    for name, value in _canonical(settings).items():
         if name not in SETTINGS:
             raise ValueError(f"unknown project setting {name}")
         setattr(project, name, value)

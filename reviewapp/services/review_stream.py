@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, check_complete, parse_label_config, validate_result
 from reviewapp.models import (
+    REJECT_ACTIONS,
     VERDICTS,
     Annotation,
     AnnotationLease,
@@ -28,7 +29,11 @@ from reviewapp.models import (
 from reviewapp.permissions import verdict_refusal
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
 from reviewapp.services.derived.scores import lock_task_of_annotation
-from reviewapp.services.derived.task_columns import refresh_tasks, unapplied_totals
+from reviewapp.services.derived.task_columns import (
+    refresh_tasks,
+    sample_key_sql,
+    unapplied_totals,
+)
 from reviewapp.services.leases import LEASE as LEASE  # re-exported for callers and tests
 from reviewapp.services.leases import RENEW_BEFORE, claim
 from reviewapp.services.metrics.agreement import diff_results, fix_size
@@ -56,6 +61,7 @@ class VerdictOutcome:
     review: Review
     message: str
     diff: list[str] = field(default_factory=list)
+    task_id: int | None = None
 
 
 def queue_tasks(project: Project, reviewer: User, state: TableState, task_ids: Select | None):
@@ -70,7 +76,61 @@ def queue_tasks(project: Project, reviewer: User, state: TableState, task_ids: S
             .where(ReviewerAssignment.task_id == Task.id, ReviewerAssignment.user_id == reviewer.id)
             .exists()
         )
+    if project.review_only_finished:
+        tasks = tasks.where(Task.overlap_count >= project.overlap)
     return tasks
+
+
+def offered_reject_actions(project: Project) -> list[str]:
+    """The project's reject actions, in REJECT_ACTIONS order (the default when none is set)."""
+    offered = [a for a in REJECT_ACTIONS if a in (project.reject_actions or ())]
+    return offered or [project.default_reject_action or "remove"]
+
+
+def rejection_values(project: Project, action: str | None, reviewer: User | None = None) -> dict:
+    """The Annotation columns a rejection with this action writes (None: the project's
+    default); VerdictError for an action the project does not offer."""
+    action = action or project.default_reject_action or "remove"
+    offered = offered_reject_actions(project)
+    if action not in offered:
+        raise VerdictError(
+            f"Unknown reject action {action!r}; this project offers {', '.join(offered)}."
+        )
+    return {
+        "requeued": action == "return",
+        "reassigned": action == "reassign",
+        "returned_by_id": reviewer.id if action == "return" and reviewer is not None else None,
+    }
+
+
+# The review stream's key for each reject action (r focuses the comment with the default).
+REJECT_ACTION_KEYS = {"remove": "x", "return": "b", "reassign": "n"}
+REJECT_ACTION_HINTS = {
+    "remove": "stays rejected and leaves every queue",
+    "return": "goes back to its annotator with your comment",
+    "reassign": "the task goes back to the label stream for another annotator",
+}
+
+# What every verdict other than a rejection writes: the annotation is in no loop any more.
+NOT_REJECTED = {"requeued": False, "reassigned": False, "returned_by_id": None}
+
+
+def _eligible(project: Project, reviewer: User, now: datetime):
+    """Conditions on Annotation (outer-joined to its lease) for the reviewer's queue."""
+    conditions = [
+        Annotation.review_status == "pending",
+        Annotation.was_cancelled.is_(False),
+        or_(
+            AnnotationLease.until.is_(None),
+            AnnotationLease.user_id == reviewer.id,
+            AnnotationLease.until <= now,
+        ),
+    ]
+    if not project.allow_self_review:
+        conditions.append(Annotation.completed_by_id != reviewer.id)
+    if (project.review_sample_percent or 100) < 100:
+        conditions.append(sample_key_sql(Annotation.id) < project.review_sample_percent)
+    return conditions
 
 
 def queue_counts(
@@ -130,56 +190,118 @@ def next_for_review(
     state: TableState | None = None,
     task_ids: Select | None = None,
     now: datetime | None = None,
+    current_task: int | None = None,
 ) -> Annotation | None:
     """Claim the first annotation of the reviewer's queue with a lease and return it.
 
     The queue: pending, non-skipped annotations of the tasks matching `state` (or of
-    `task_ids`), in the Data Manager's order then by annotation id; not the reviewer's own
-    unless the project allows self-review; only assigned tasks when the project says so;
-    annotations leased by another reviewer until later than `now` are skipped. None at the end.
+    `task_ids`), in the review order then by annotation id; not the reviewer's own unless
+    the project allows self-review; only assigned tasks, only fully annotated tasks, only
+    the review sample, when the project says so; annotations leased by another reviewer
+    until later than `now` are skipped. None at the end.
 
-    Tasks are walked in the table's order a batch at a time (the Data Manager's index scans,
-    only tasks with a pending annotation), then their annotations are looked up by task.
+    First come the resubmissions of annotations this reviewer returned, then the rest of
+    `current_task` (the task of the verdict just given: a fix that changes its agreement
+    does not move the reviewer off it half-way), then the project's review_order: `table`
+    (the Data Manager's order), `low_agreement_first`, `random` (seeded per reviewer, the
+    same on every reload) or `by_annotator` (one annotator's work before the next's).
     """
     state = state or TableState()
     now = now or utcnow()
     tasks = queue_tasks(project, reviewer, state, task_ids).where(Task.pending_count > 0)
-    for ordered in in_table_order(tasks, state):
+    eligible = _eligible(project, reviewer, now)
+    returned = Annotation.returned_by_id == reviewer.id
+    first = returned if current_task is None else or_(returned, Annotation.task_id == current_task)
+    for annotation_id, holder, until in db.session.execute(
+        _candidates(
+            first, Annotation.project_id == project.id, Annotation.task_id.in_(tasks), *eligible
+        )
+        .order_by(returned.desc(), Annotation.id)
+        .limit(TASK_BATCH)
+    ):
+        claimed = _take(annotation_id, holder, until, reviewer, now)
+        if claimed is not None:
+            return claimed
+    if project.review_order == "by_annotator":
+        return _next_by_annotator(tasks, eligible, reviewer, now)
+    for ordered in _ordered(project, reviewer, tasks, state):
         offset = 0
         while True:
             batch = list(db.session.scalars(ordered.offset(offset).limit(TASK_BATCH)))
             if not batch:
                 break
             offset += len(batch)
-            candidates = (
-                select(
-                    Annotation.id,
-                    Annotation.task_id,
-                    AnnotationLease.user_id,
-                    AnnotationLease.until,
-                )
-                .outerjoin(AnnotationLease, AnnotationLease.annotation_id == Annotation.id)
-                .where(
-                    Annotation.task_id.in_(batch),
-                    Annotation.review_status == "pending",
-                    Annotation.was_cancelled.is_(False),
-                    or_(
-                        AnnotationLease.until.is_(None),
-                        AnnotationLease.user_id == reviewer.id,
-                        AnnotationLease.until <= now,
-                    ),
+            position = {task_id: k for k, task_id in enumerate(batch)}
+            rows = db.session.execute(
+                _candidates(Annotation.task_id.in_(batch), *eligible).add_columns(
+                    Annotation.task_id
                 )
             )
-            if not project.allow_self_review:
-                candidates = candidates.where(Annotation.completed_by_id != reviewer.id)
-            position = {task_id: k for k, task_id in enumerate(batch)}
-            rows = sorted(db.session.execute(candidates), key=lambda r: (position[r[1]], r[0]))
-            for annotation_id, _, holder, until in rows:
-                # A reload keeps the reviewer's own fresh lease without a write: writes queue
-                # for SQLite's single write lock, so the stream takes one only when it must.
-                if holder == reviewer.id and until > now + RENEW_BEFORE:
-                    return _load(annotation_id)
-                claimed = _claim(annotation_id, reviewer.id, now)
+            for annotation_id, holder, until, _ in sorted(
+                rows, key=lambda r: (position[r[3]], r[0])
+            ):
+                claimed = _take(annotation_id, holder, until, reviewer, now)
+                if claimed is not None:
+                    return claimed
+    return None
+
+
+def _candidates(*where) -> Select:
+    return (
+        select(Annotation.id, AnnotationLease.user_id, AnnotationLease.until)
+        .outerjoin(AnnotationLease, AnnotationLease.annotation_id == Annotation.id)
+        .where(*where)
+    )
+
+
+def _take(annotation_id: int, holder, until, reviewer: User, now: datetime):
+    # A reload keeps the reviewer's own fresh lease without a write: writes queue for
+    # SQLite's single write lock, so the stream takes one only when it must.
+    if holder == reviewer.id and until > now + RENEW_BEFORE:
+        return _load(annotation_id)
+    return _claim(annotation_id, reviewer.id, now)
+
+
+def _ordered(project: Project, reviewer: User, tasks: Select, state: TableState):
+    """The task queries to walk, in the project's review order."""
+    if project.review_order == "low_agreement_first":
+        # Tasks without an agreement (one annotation) after every scored one.
+        return [
+            tasks.where(Task.agreement.is_not(None)).order_by(Task.agreement, Task.id),
+            tasks.where(Task.agreement.is_(None)).order_by(Task.id),
+        ]
+    if project.review_order == "random":
+        # A multiplicative hash of the task id, salted with the reviewer: stable per reviewer.
+        return [tasks.order_by((Task.id * 2654435761 + reviewer.id * 40503) % 1000003, Task.id)]
+    return in_table_order(tasks, state)
+
+
+def _next_by_annotator(tasks: Select, eligible, reviewer: User, now: datetime):
+    """All of one annotator's pending work (lowest user id first), then the next's."""
+    annotators = db.session.scalars(
+        _candidates(Annotation.task_id.in_(tasks), *eligible)
+        .with_only_columns(Annotation.completed_by_id)
+        .distinct()
+        .order_by(Annotation.completed_by_id)
+    ).all()
+    for annotator in annotators:
+        offset = 0
+        while True:
+            rows = db.session.execute(
+                _candidates(
+                    Annotation.task_id.in_(tasks),
+                    Annotation.completed_by_id == annotator,
+                    *eligible,
+                )
+                .order_by(Annotation.task_id, Annotation.id)
+                .offset(offset)
+                .limit(TASK_BATCH)
+            ).all()
+            if not rows:
+                break
+            offset += len(rows)
+            for annotation_id, holder, until in rows:
+                claimed = _take(annotation_id, holder, until, reviewer, now)
                 if claimed is not None:
                     return claimed
     return None
@@ -219,19 +341,20 @@ def record_verdict(
     reason: str = "",
     project: Project | None = None,
     change: bool = False,
+    action: str | None = None,
 ) -> VerdictOutcome:
     """Record accepted / fixed / rejected on an annotation, in one transaction.
 
     Fixed stores `result` as the annotation's result and keeps the old one in the review,
     with fix size 1 - s(before, after); like a submit, it must answer every required control
     and be non-empty unless the project allows empty annotations (VerdictError). Rejected
-    needs a comment when the project says so; in the project's requeue mode the annotation
-    goes back to its annotator. Without `change`, only a pending annotation can be
-    reviewed: otherwise StaleVerdict, and nothing is recorded (so a double click records
-    one review). With `change` (from the task page) an earlier verdict is replaced and the
-    history keeps both. PermissionError when the reviewer may not review it
-    (permissions.verdict_refusal). Flushes; the caller commits (the stream claims the next
-    item in the same transaction, so a verdict takes the database's write lock once).
+    needs a comment when the project says so, and takes one of the project's reject
+    actions (`action`, default the project's: rejection_values). Without `change`, only a
+    pending annotation can be reviewed: otherwise StaleVerdict, and nothing is recorded (so
+    a double click records one review). With `change` (from the task page) an earlier
+    verdict is replaced and the history keeps both. PermissionError when the reviewer may
+    not review it (permissions.verdict_refusal). Flushes; the caller commits (the stream
+    claims the next item in the same transaction, so a verdict takes the write lock once).
     """
     # The task before its annotation, in the order every writer of a task takes them; the
     # annotation is read after, so it is what the previous holder committed.
@@ -272,10 +395,8 @@ def record_verdict(
     guard = update(Annotation).where(Annotation.id == annotation.id)
     if not change:
         guard = guard.where(Annotation.review_status == "pending")
-    values = {
-        "review_status": verdict,
-        "requeued": verdict == "rejected" and project.reject_mode == "requeue",
-    }
+    loop = rejection_values(project, action, reviewer) if verdict == "rejected" else NOT_REJECTED
+    values = {"review_status": verdict, **loop}
     if after is not None:
         values["result"] = after
     if db.session.execute(guard.values(**values)).rowcount != 1:
@@ -295,18 +416,35 @@ def record_verdict(
     db.session.execute(
         delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation.id)
     )
-    refresh_tasks(project, [annotation.task_id], results_changed=verdict == "fixed")
-    return VerdictOutcome(review, _message(annotation_id, verdict, size, project), diff)
+    refresh_tasks(
+        project,
+        [annotation.task_id],
+        results_changed=verdict == "fixed",
+        by=reviewer,
+        reason=_reason(verdict, loop),
+    )
+    return VerdictOutcome(
+        review, _message(annotation_id, verdict, size, loop), diff, annotation.task_id
+    )
 
 
-def _message(annotation_id: int, verdict: str, size: float | None, project: Project) -> str:
+def _reason(verdict: str, loop: dict) -> str:
+    if verdict != "rejected":
+        return f"review: {verdict}"
+    return "review: rejected, " + (
+        "returned" if loop["requeued"] else "reassigned" if loop["reassigned"] else "removed"
+    )
+
+
+def _message(annotation_id: int, verdict: str, size: float | None, loop: dict) -> str:
     if verdict == "accepted":
         return f"Accepted annotation #{annotation_id}."
     if verdict == "fixed":
         return f"Fixed and accepted annotation #{annotation_id} (fix size {size:.2f})."
-    where = (
-        "it goes back to its annotator with your comment"
-        if project.reject_mode == "requeue"
-        else "it leaves every queue"
-    )
+    if loop["requeued"]:
+        where = "it goes back to its annotator with your comment"
+    elif loop["reassigned"]:
+        where = "the task goes back to the label stream for another annotator"
+    else:
+        where = "it leaves every queue"
     return f"Rejected annotation #{annotation_id}; {where}."

@@ -180,7 +180,7 @@ def assign_ground_truth(request: BulkRequest) -> str:
             update(Annotation).where(Annotation.id.in_(first)).values(ground_truth=True)
         )
         marked += targets
-    refresh_tasks(request.project, marked)
+    refresh_tasks(request.project, marked, by=request.user, reason="ground truth marked")
     parts = [f"Marked ground truth on {_plural(len(marked), 'task')}"]
     if had:
         parts.append(f"{_plural(had, 'task')} already had ground truth")
@@ -214,7 +214,9 @@ def confirm_delete_annotations(request: BulkRequest) -> str:
 
 def delete_annotations(request: BulkRequest) -> str:
     """Delete every annotation (and so its reviews) of the selected tasks."""
-    deleted = sum(delete_all_annotations(request.project.id, c) for c in request.chunks())
+    deleted = sum(
+        delete_all_annotations(request.project, c, request.user) for c in request.chunks()
+    )
     return (
         f"Deleted {_plural(deleted, 'annotation')} from {_plural(len(request.task_ids), 'task')}; "
         "they are back in the label stream."

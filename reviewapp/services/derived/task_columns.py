@@ -28,7 +28,9 @@ from reviewapp.models import (
     Review,
     Task,
     TaskLabel,
+    TaskStateChange,
     User,
+    utcnow,
 )
 from reviewapp.services.derived.scores import delete_scores, lock_tasks, write_scores
 
@@ -40,6 +42,73 @@ class AnnotationRow:
     was_cancelled: bool = False
     ground_truth: bool = False
     review_status: str = "pending"
+    id: int | None = None  # None before insert: in the review sample
+    requeued: bool = False
+    reassigned: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """The project settings a task's counts and state depend on."""
+
+    overlap: int = 1
+    criteria: str = "all"  # REVIEW_CRITERIA
+    sample_percent: int = 100
+
+    @classmethod
+    def of(cls, project: Project) -> ReviewPolicy:
+        return cls(
+            project.overlap or 1,
+            project.review_criteria or "all",
+            100 if project.review_sample_percent is None else project.review_sample_percent,
+        )
+
+
+# Knuth's multiplicative hash: a stable pseudo-random key in 0..99 per annotation id, the same
+# in Python and in SQL (sample_key_sql), so the queue and the counts agree on the sample.
+_HASH, _SPAN = 2654435761, 2**32
+
+
+def sample_key(annotation_id: int) -> int:
+    return (annotation_id * _HASH) % _SPAN * 100 // _SPAN
+
+
+def sample_key_sql(column):
+    return (column * _HASH) % _SPAN * 100 / _SPAN
+
+
+def in_sample(annotation_id: int | None, percent: int) -> bool:
+    """Whether the review sample takes this annotation: about `percent` % of every
+    annotator's annotations, always the same ones for the same percent."""
+    return percent >= 100 or annotation_id is None or sample_key(annotation_id) < percent
+
+
+def waits_for_review(a: AnnotationRow, policy: ReviewPolicy) -> bool:
+    return a.review_status == "pending" and in_sample(a.id, policy.sample_percent)
+
+
+def task_state(annotations: Sequence[AnnotationRow], policy: ReviewPolicy) -> str:
+    """returned (an annotation is back with its annotator), annotating (fewer counted
+    annotations than the overlap), done (the review criterion is met) or needs_review.
+
+    Counted: non-skipped and not reassigned. Criterion `one`: one counted annotation is
+    accepted or fixed; `all`: no counted annotation waits for review. An annotation left out
+    of the review sample counts as reviewed, and for `one` as accepted."""
+    done = [a for a in annotations if not a.was_cancelled]
+    if any(a.requeued for a in done):
+        return "returned"
+    counted = [a for a in done if not a.reassigned]
+    if len(counted) < policy.overlap:
+        return "annotating"
+    if policy.criteria == "one":
+        met = any(
+            a.review_status in ("accepted", "fixed")
+            or (a.review_status == "pending" and not waits_for_review(a, policy))
+            for a in counted
+        )
+    else:
+        met = not any(waits_for_review(a, policy) for a in counted)
+    return "done" if met else "needs_review"
 
 
 def data_text(data: dict) -> str:
@@ -66,18 +135,21 @@ def summarise(
     annotations: Sequence[AnnotationRow],
     prediction_scores: Sequence[float | None],
     agreement: float | None,
+    policy: ReviewPolicy,
 ) -> dict:
     """The task's denormalised columns from its annotations (in id order) and predictions.
 
     Counts are over non-skipped annotations except skipped_count; review counts are the
-    annotations' latest verdicts; review_rank indexes REVIEW_RANKS. ``agreement`` is passed
+    annotations' latest verdicts, pending only those in the review sample; review_rank
+    indexes REVIEW_RANKS; state is task_state's. ``agreement`` is passed
     in, as computed with the stored scores (`scores.score_task(...).agreement`: the mean
     pair score s(x, y) over all pairs of non-skipped annotations, None below two).
     """
     done = [a for a in annotations if not a.was_cancelled]
     counts = {status: 0 for status in ("pending", "accepted", "fixed", "rejected")}
     for a in done:
-        counts[a.review_status] += 1
+        if a.review_status != "pending" or waits_for_review(a, policy):
+            counts[a.review_status] += 1
     if not done:
         rank = "none"
     elif counts["pending"]:
@@ -101,6 +173,8 @@ def summarise(
         "has_ground_truth": any(a.ground_truth for a in annotations),
         "first_annotator": done[0].completed_by if done else None,
         "agreement": agreement,
+        "overlap_count": sum(not a.reassigned for a in done),
+        "state": task_state(annotations, policy),
     }
 
 
@@ -130,7 +204,13 @@ def label_rows(
     ]
 
 
-def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bool = True) -> None:
+def refresh_tasks(
+    project: Project,
+    task_ids: Iterable[int],
+    results_changed: bool = True,
+    by: User | None = None,
+    reason: str = "",
+) -> None:
     """Recompute the denormalised columns, label index and stored scores (AgreementPair,
     GtScore, ChoiceCount) of these tasks from their rows.
 
@@ -144,8 +224,11 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
     totals move by differences of counts read under the lock. Every task is held before
     the project row is written, so no call waits for a task while holding the project;
     a transaction that refreshes in several calls should lock all its tasks first.
+
+    A task whose state changes gets a TaskStateChange by `by` for `reason`.
     """
     config = parse_label_config(project.label_config)
+    policy = ReviewPolicy.of(project)
     ids = sorted(set(task_ids))
     db.session.flush()
     lock_tasks(ids)
@@ -160,6 +243,7 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
                     Task.prediction_score,
                     Task.annotation_count,
                     Task.pending_count,
+                    Task.state,
                 ).where(Task.id.in_(chunk))
             )
         }
@@ -176,6 +260,9 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
                 Annotation.was_cancelled,
                 Annotation.ground_truth,
                 Annotation.review_status,
+                Annotation.id,
+                Annotation.requeued,
+                Annotation.reassigned,
             )
             .join(User, User.id == Annotation.completed_by_id)
             .where(Annotation.task_id.in_(chunk))
@@ -201,7 +288,10 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
                 {
                     "id": task_id,
                     **summarise(
-                        annotations[task_id], [s for s, _ in preds], agreements.get(task_id)
+                        annotations[task_id],
+                        [s for s, _ in preds],
+                        agreements.get(task_id),
+                        policy,
                     ),
                 }
             )
@@ -210,6 +300,12 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
                     config, project.id, task_id, annotations[task_id], [r for _, r in preds]
                 )
         db.session.execute(update(Task), updates)
+        record_state_changes(
+            project.id,
+            [(u["id"], stored[u["id"]].state, u["state"]) for u in updates if u["id"] in stored],
+            by,
+            reason,
+        )
         shift_project_totals(
             project.id,
             sum(u["annotation_count"] for u in updates)
@@ -222,6 +318,53 @@ def refresh_tasks(project: Project, task_ids: Iterable[int], results_changed: bo
             if labels:
                 db.session.execute(insert(TaskLabel), labels)
     _expire_changed_rows()
+
+
+def record_state_changes(
+    project_id: int,
+    changes: Iterable[tuple[int, str | None, str]],
+    by: User | None,
+    reason: str,
+) -> int:
+    """Add a TaskStateChange for each (task id, state before, state after) that differs
+    (before None: the task's creation); returns how many."""
+    rows = [
+        {
+            "task_id": task_id,
+            "project_id": project_id,
+            "from_state": before,
+            "to_state": after,
+            "at": utcnow(),
+            "by_id": by.id if by is not None else None,
+            "reason": (reason or "changed")[:200],
+        }
+        for task_id, before, after in changes
+        if before != after
+    ]
+    if rows:
+        db.session.execute(insert(TaskStateChange), rows)
+    return len(rows)
+
+
+# The settings a task's counts and state are derived from: changing one recounts every task.
+POLICY_SETTINGS = ("overlap", "review_criteria", "review_sample_percent")
+
+
+def recount_chunks(project: Project, by: User | None = None, chunk: int = 2000):
+    """Recount every task's columns and state (after the overlap or the review criteria
+    change), a chunk at a time; yields the tasks done after each flush, where the caller
+    commits. Each chunk is complete in itself: running it again finishes an interrupted run."""
+    ids = list(db.session.scalars(select(Task.id).where(Task.project_id == project.id)))
+    for start in range(0, len(ids), chunk):
+        refresh_tasks(
+            project,
+            ids[start : start + chunk],
+            results_changed=False,
+            by=by,
+            reason="review settings changed",
+        )
+        db.session.flush()
+        yield start + len(ids[start : start + chunk])
 
 
 def _expire_changed_rows() -> None:
@@ -346,10 +489,14 @@ def clear_ground_truth(task_ids: Sequence[int]) -> int:
     return cleared
 
 
-def delete_all_annotations(project_id: int, task_ids: Sequence[int]) -> int:
+def delete_all_annotations(
+    project: Project, task_ids: Sequence[int], by: User | None = None
+) -> int:
     """Delete every annotation (with its reviews and scores) of these tasks and give the
     tasks the columns of a task with none; returns how many annotations went."""
+    project_id = project.id
     forget_task_counts(project_id, task_ids)
+    before = db.session.execute(select(Task.id, Task.state).where(Task.id.in_(task_ids))).all()
     delete_scores(task_ids)  # prediction scores against a deleted ground truth too
     deleted = db.session.execute(
         delete(Annotation).where(Annotation.task_id.in_(task_ids))
@@ -360,7 +507,13 @@ def delete_all_annotations(project_id: int, task_ids: Sequence[int]) -> int:
         )
     )
     # The predictions stay, and with them the task's best prediction score.
-    empty = summarise([], [], None)
+    empty = summarise([], [], None, ReviewPolicy.of(project))
     del empty["prediction_score"]
     db.session.execute(update(Task).where(Task.id.in_(task_ids)).values(**empty))
+    record_state_changes(
+        project_id,
+        [(task_id, state, empty["state"]) for task_id, state in before],
+        by,
+        "annotations deleted",
+    )
     return deleted

@@ -12,8 +12,11 @@ from reviewapp.models import Annotation, Prediction, Project, Task, TaskLabel
 from reviewapp.services.derived.scores import insert_scores, score_task
 from reviewapp.services.derived.task_columns import (
     AnnotationRow,
+    ReviewPolicy,
     data_text,
     label_rows,
+    record_state_changes,
+    refresh_tasks,
     shift_project_totals,
     summarise,
 )
@@ -43,6 +46,7 @@ class TaskStore:
         and stored scores; each task is scored once, before insert, for its agreement
         column and its AgreementPair/GtScore/ChoiceCount rows."""
         project_id = self.project.id
+        policy = ReviewPolicy.of(self.project)
         rows, summaries, scored = [], [], []
         for t in tasks:
             summary = [
@@ -70,11 +74,19 @@ class TaskStore:
                     "created_at": t["created_at"],
                     "source_id": t["source_id"],
                     "meta": t["meta"],
-                    **summarise(summary, [p["score"] for p in t["predictions"]], scores.agreement),
+                    **summarise(
+                        summary, [p["score"] for p in t["predictions"]], scores.agreement, policy
+                    ),
                 }
             )
         ids = insert_returning_ids(Task, rows)
         self.task_ids = (self.task_ids[0] or ids[0], ids[-1])
+        record_state_changes(
+            project_id,
+            [(task_id, None, row["state"]) for task_id, row in zip(ids, rows, strict=True)],
+            None,
+            "imported",
+        )
         shift_project_totals(
             project_id,
             sum(r["annotation_count"] for r in rows),
@@ -126,6 +138,9 @@ class TaskStore:
             choice_rows += scores.choice_rows(project_id, task_id)
             a_next, p_next = a_end, p_end
         insert_scores(pair_rows, gt_rows, choice_rows)
+        if policy.sample_percent < 100 and annotation_ids:
+            # The review sample is drawn by annotation id, known only now.
+            refresh_tasks(self.project, ids, results_changed=False, reason="review sample")
         self.summary.task_count += len(tasks)
         self.summary.annotation_count += len(annotations)
         self.summary.skipped_annotation_count += sum(a["was_cancelled"] for a in annotations)

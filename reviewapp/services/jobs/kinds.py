@@ -83,6 +83,22 @@ def run_rescore(job: Job, progress: Progress) -> dict:
     return {"tasks": done, "message": f"Recomputed the scores of {done:,} tasks."}
 
 
+def run_recount(job: Job, progress: Progress) -> dict:
+    """Every task's counts and state again (after the overlap or the review criteria
+    changed), committed a chunk at a time like a rescore."""
+    from reviewapp.models import User
+    from reviewapp.services.derived.task_columns import recount_chunks
+
+    project = _project(job)
+    user = db.session.get(User, job.user_id) if job.user_id else None
+    total = _task_count(project)
+    done = 0
+    for done in recount_chunks(project, user):
+        db.session.commit()
+        progress(done, total, f"{done:,} of {total:,} tasks recounted")
+    return {"tasks": done, "message": f"Recounted the states of {done:,} tasks."}
+
+
 def run_bulk(job: Job, progress: Progress) -> dict:
     """A Data Manager bulk action over more tasks than a request should hold."""
     from reviewapp.models import User
@@ -121,5 +137,6 @@ KINDS: dict[str, Callable[[Job, Progress], dict]] = {
     "import": run_import,
     "export": run_export,
     "rescore": run_rescore,
+    "recount": run_recount,
     "bulk": run_bulk,
 }

@@ -19,6 +19,7 @@ KIND_NAMES = {
     "import": "Import",
     "export": "Export",
     "rescore": "Rescore",
+    "recount": "Recount task states",
     "bulk": "Bulk action",
 }
 

@@ -51,3 +51,7 @@ def start_export(project: Project, user: User, fmt: str, only: str) -> Job:
 
 def start_rescore(project: Project, user: User) -> Job:
     return submit("rescore", project, user, {})
+
+
+def start_recount(project: Project, user: User) -> Job:
+    return submit("recount", project, user, {})

@@ -1,4 +1,5 @@
-// Review stream keys: a accept, f fix, r reject, left/right between annotation tabs.
+// Review stream keys: a accept, f fix, r reject, a reject action's own key (x remove, b return,
+// n reassign) picks it and starts a reject, 1-9 pick a reject reason, left/right between tabs.
 // Keys typed into a field are left alone.
 (function () {
   "use strict";
@@ -19,6 +20,14 @@
       fix.scrollIntoView({ block: "nearest" });
     } else if (event.key === "r") {
       event.preventDefault();
+      item.querySelector("[data-reject-comment]").focus();
+    } else if (item.querySelector('.reject-actions input[data-key="' + event.key + '"]')) {
+      item.querySelector('.reject-actions input[data-key="' + event.key + '"]').checked = true;
+      item.querySelector("[data-reject-comment]").focus();
+    } else if (/^[1-9]$/.test(event.key) && item.querySelector("[data-reject-reason]")) {
+      const select = item.querySelector("[data-reject-reason]");
+      if (Number(event.key) >= select.options.length) return;
+      select.selectedIndex = Number(event.key);
       item.querySelector("[data-reject-comment]").focus();
     } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
       const tabs = Array.from(item.querySelectorAll("[data-review-tabs] > .tab-radio"));
