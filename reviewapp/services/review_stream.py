@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select, true, update
+from sqlalchemy import BigInteger, Select, cast, delete, func, literal, or_, select, true, update
 from sqlalchemy.orm import joinedload
 
 from reviewapp.extensions import db
@@ -271,8 +271,11 @@ def _ordered(project: Project, reviewer: User, tasks: Select, state: TableState)
             tasks.where(Task.agreement.is_(None)).order_by(Task.id),
         ]
     if project.review_order == "random":
-        # A multiplicative hash of the task id, salted with the reviewer: stable per reviewer.
-        return [tasks.order_by((Task.id * 2654435761 + reviewer.id * 40503) % 1000003, Task.id)]
+        # A multiplicative hash of the task id whose multiplier comes from the reviewer: one
+        # permutation per reviewer (a salt added after multiplying would only shift it).
+        multiplier = 1 + (reviewer.id * 2654435761) % 1000002
+        key = cast(Task.id, BigInteger) * literal(multiplier, BigInteger) % 1000003
+        return [tasks.order_by(key, Task.id)]
     return in_table_order(tasks, state)
 
 
