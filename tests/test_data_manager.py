@@ -276,6 +276,7 @@ def test_tasks_api(client, dm):
     assert set(first) == {
         "id",
         "source_id",  # the imported file's own id
+        "state",
         "data",
         "annotation_count",
         "skipped_count",

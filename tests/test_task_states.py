@@ -335,3 +335,97 @@ def test_a_new_overlap_recounts_the_states(app):
     db.session.commit()
     assert _task(task.id).state == "annotating"
     assert _history(task.id)[-1][:2] == ("needs_review", "annotating")
+
+
+# -- The Data Manager, the task page and the API ------------------------------------------
+
+
+def _mixed_project(manager):
+    """Four tasks: one without annotations (annotating), three with one annotation each
+    (needs review); the second is then accepted (done) and the third held by a reviewer."""
+    rev = factories.user("reviewer", email="rev@x.com")
+    project = factories.project(members=(manager, rev))
+    factories.tasks(
+        project,
+        [{"data": {"text": "empty"}}]
+        + [
+            {"data": {"text": f"t{k}"}, "annotations": [factories.annotation("amy@x.com")]}
+            for k in range(3)
+        ],
+    )
+    empty, waiting, accepted, held = db.session.scalars(select(Task).order_by(Task.id)).all()
+    [on_accepted] = _annotations(accepted.id)
+    _verdict(on_accepted, rev)
+    assert next_for_review(project, rev).task_id == waiting.id
+    db.session.commit()  # rev now holds waiting's annotation: in review
+    return project, empty, waiting, accepted, held
+
+
+def test_the_data_manager_shows_states_counts_and_filters_by_state(client, auth):
+    manager = auth.login("manager")
+    project, empty, waiting, accepted, held = _mixed_project(manager)
+    page = client.get(f"/projects/{project.id}/tasks").get_data(as_text=True)
+    for name, count in (
+        ("annotating", 1),
+        ("needs_review", 1),
+        ("in_review", 1),
+        ("returned", 0),
+        ("done", 1),
+    ):
+        assert f'data-state="{name}">' in page
+        chip = page.split(f'data-state="{name}">', 1)[1].split("</a>", 1)[0]
+        assert f"<strong>{count}</strong>" in chip, (name, chip)
+    assert '<span class="task-state task-state-in_review">In review</span>' in page
+
+    def ids(query):
+        html = client.get(f"/projects/{project.id}/tasks?{query}").get_data(as_text=True)
+        return [int(x.split('"')[0]) for x in html.split('name="page_ids" value="')[1:]]
+
+    assert ids("state=needs_review") == [held.id]  # the one in review shows apart
+    assert ids("state=in_review") == [waiting.id]
+    assert ids("state=needs_review&state=in_review") == [waiting.id, held.id]
+    assert ids("state=done&state=annotating") == [empty.id, accepted.id]
+    page = client.get(f"/projects/{project.id}/tasks?state=bogus").get_data(as_text=True)
+    assert "Ignored state: expected one of annotating, needs_review" in page
+
+
+def test_the_api_gives_states_filters_by_state_and_ids_and_the_history(client, app):
+    manager = factories.user("manager")
+    project, empty, waiting, accepted, held = _mixed_project(manager)
+    headers = {"Authorization": f"Token {factories.token(manager)}"}
+    url = f"/api/projects/{project.id}/tasks"
+    answer = client.get(url, headers=headers).json
+    assert {t["id"]: t["state"] for t in answer["tasks"]} == {
+        empty.id: "annotating",
+        waiting.id: "in_review",
+        accepted.id: "done",
+        held.id: "needs_review",
+    }
+    answer = client.get(f"{url}?state=in_review&state=done", headers=headers).json
+    assert [t["id"] for t in answer["tasks"]] == [waiting.id, accepted.id]
+    answer = client.get(f"{url}?ids={held.id},{empty.id}", headers=headers).json
+    assert answer["count"] == 2 and [t["id"] for t in answer["tasks"]] == [empty.id, held.id]
+    assert client.get(f"{url}?ids=1,x", headers=headers).status_code == 400
+    assert client.get(f"{url}?state=later", headers=headers).status_code == 400
+
+    history = client.get(f"/api/tasks/{accepted.id}/history", headers=headers).json["history"]
+    assert [(h["from"], h["to"], h["reason"]) for h in history] == [
+        (None, "needs_review", "imported"),
+        ("needs_review", "done", "review: accepted"),
+    ]
+    assert history[1]["by"]["email"] == "rev@x.com" and history[0]["by"] is None
+    assert history[0]["at"].endswith("Z")
+    annotator = factories.user("annotator")
+    other = {"Authorization": f"Token {factories.token(annotator)}"}
+    assert client.get(f"/api/tasks/{accepted.id}/history", headers=other).status_code == 404
+
+
+def test_the_task_page_shows_its_state_and_history(client, auth):
+    manager = auth.login("manager")
+    project, _, waiting, accepted, _ = _mixed_project(manager)
+    page = client.get(f"/projects/{project.id}/tasks/{accepted.id}").get_data(as_text=True)
+    history = page.split('id="state-history"', 1)[1]
+    assert "review: accepted" in history and "rev@x.com" in history
+    assert history.index("Needs review") < history.index("Done")
+    page = client.get(f"/projects/{project.id}/tasks/{waiting.id}").get_data(as_text=True)
+    assert 'task-state-in_review">In review</a>' in page

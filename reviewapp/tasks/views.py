@@ -14,8 +14,11 @@ from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_
 from reviewapp.services.data_manager.query import (
     ORDERINGS,
     PAGE_SIZES,
+    STATE_NAMES,
     Selection,
     TableState,
+    in_review_ids,
+    state_counts,
     table_page,
 )
 from reviewapp.services.data_manager.saved_views import (
@@ -27,7 +30,7 @@ from reviewapp.services.data_manager.saved_views import (
     saved_views,
     set_hidden_columns,
 )
-from reviewapp.services.data_manager.task_page import task_detail
+from reviewapp.services.data_manager.task_page import state_history, task_detail
 from reviewapp.services.import_export.exporter import FORMATS, export_chunks, export_filename
 from reviewapp.services.jobs.records import wait_for
 from reviewapp.tasks import bp
@@ -54,6 +57,8 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
         project=project,
         state=state,
         page=table_page(project.id, state),
+        state_counts=state_counts(project.id),
+        state_names=STATE_NAMES,
         columns=COLUMNS,
         hidden=hidden_columns(current_user, project.id),
         views=saved_views(project.id),
@@ -207,4 +212,12 @@ def task_page(project_id: int, task_id: int):
     project = get_project_for(current_user, project_id, REVIEWERS)
     task = get_in_project(Task, task_id, project)
     detail = task_detail(project, task)
-    return render_template("tasks/task.html", project=project, task=task, detail=detail)
+    return render_template(
+        "tasks/task.html",
+        project=project,
+        task=task,
+        detail=detail,
+        states=state_history(task.id),
+        shown_state="in_review" if task.id in in_review_ids(project.id) else task.state,
+        state_names=STATE_NAMES,
+    )
