@@ -429,3 +429,36 @@ def test_the_task_page_shows_its_state_and_history(client, auth):
     assert history.index("Needs review") < history.index("Done")
     page = client.get(f"/projects/{project.id}/tasks/{waiting.id}").get_data(as_text=True)
     assert 'task-state-in_review">In review</a>' in page
+
+
+def test_a_returned_annotation_shows_its_annotator_the_reason_comment_and_earlier_fix(client, auth):
+    amy = auth.login(factories.user("annotator", email="amy@x.com"))
+    rev = factories.user("reviewer", email="rev@x.com")
+    project = factories.project(
+        members=(amy, rev), reject_actions=["return"], reject_reasons="Wrong label\nSloppy"
+    )
+    factories.text_tasks(project, "one")
+    task = db.session.scalars(select(Task)).one()
+    submit(project, amy, task, factories.choice("Positive"), 1.0)
+    db.session.commit()
+    [annotation] = _annotations(task.id)
+    _verdict(annotation, rev, "fixed", result=factories.choice("Negative"))
+    _verdict(
+        annotation,
+        rev,
+        "rejected",
+        action="return",
+        reason="Sloppy",
+        comment="Read the <b>whole</b> text",
+        change=True,
+    )
+    page = client.get(f"/projects/{project.id}/label").get_data(as_text=True)
+    note = page.split('class="requeue-note"', 1)[1].split("</div>\n", 1)[0]
+    assert "sent your annotation #%d back: Sloppy." % annotation.id in note
+    assert "Read the &lt;b&gt;whole&lt;/b&gt; text" in note
+    assert "Earlier reviews (1)" in note and "The reviewer changed your answer:" in note
+    assert "sentiment: Positive → Negative" in note
+    own = client.get(f"/projects/{project.id}/my-annotations/{annotation.id}").get_data(
+        as_text=True
+    )
+    assert "Reviews (2)" in own and "sentiment: Positive → Negative" in own

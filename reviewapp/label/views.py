@@ -162,7 +162,7 @@ def _own_context(project: Project, annotation: Annotation) -> dict:
         project=project,
         config=_config(project),
         annotation=annotation,
-        reviews=stream.reviews_of(annotation),
+        rounds=stream.review_rounds(project, annotation),
         editable=stream.can_edit(annotation),
         can_star=may_star_ground_truth(current_user),
         error=None,

@@ -20,6 +20,7 @@ from reviewapp.permissions import may_star_ground_truth
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.ground_truth import set_ground_truth
 from reviewapp.services.leases import LEASE, RENEW_BEFORE, claim
+from reviewapp.services.metrics.agreement import diff_results
 
 # A claim is lost only when another labeller claimed the same task in the same instant.
 CLAIM_ATTEMPTS = 5
@@ -51,6 +52,15 @@ class LabelItem:
     comment: str = ""  # the reviewer's comment that sent it back
     reason: str = ""
     lease_until: datetime | None = None
+    rounds: tuple[ReviewRound, ...] = ()  # every review of the annotation, oldest first
+
+
+@dataclass(frozen=True)
+class ReviewRound:
+    """One review of an annotation as its annotator sees it."""
+
+    review: Review
+    changes: tuple[str, ...] = ()  # for a fix: what the reviewer changed in the answer
 
 
 @dataclass(frozen=True)
@@ -94,13 +104,37 @@ def item_for(project: Project, user: User, task: Task) -> LabelItem:
     annotation = _own_annotation(user, task)
     if annotation is None or not annotation.requeued:
         return LabelItem(task)
-    review = latest_review(annotation.id)
+    rounds = review_rounds(project, annotation)
+    review = rounds[-1].review if rounds else None
     return LabelItem(
         task,
         annotation,
         comment=review.comment if review else "",
         reason=review.reason if review else "",
+        rounds=tuple(rounds),
     )
+
+
+def review_rounds(project: Project, annotation: Annotation) -> list[ReviewRound]:
+    """The annotation's reviews, oldest first, each fix with the reviewer's changes to the
+    answer it replaced (so an annotator sees what was wrong, not only the corrected answer)."""
+    config = parse_label_config(project.label_config)
+    return [
+        ReviewRound(
+            review,
+            tuple(
+                diff_results(
+                    config,
+                    review.result_before or [],
+                    review.result_after or [],
+                    project.iou_threshold,
+                ).summary()
+            )
+            if review.verdict == "fixed"
+            else (),
+        )
+        for review in reviews_of(annotation)
+    ]
 
 
 def requeued_annotation(project: Project, user: User) -> Annotation | None:
