@@ -454,7 +454,7 @@ def test_a_returned_annotation_shows_its_annotator_the_reason_comment_and_earlie
     )
     page = client.get(f"/projects/{project.id}/label").get_data(as_text=True)
     note = page.split('class="requeue-note"', 1)[1].split("</div>\n", 1)[0]
-    assert "sent your annotation #%d back: Sloppy." % annotation.id in note
+    assert f"sent your annotation #{annotation.id} back: Sloppy." in note
     assert "Read the &lt;b&gt;whole&lt;/b&gt; text" in note
     assert "Earlier reviews (1)" in note and "The reviewer changed your answer:" in note
     assert "sentiment: Positive → Negative" in note

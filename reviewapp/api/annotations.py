@@ -100,7 +100,8 @@ _BODY = {
         "result": {
             "type": "array",
             "items": {"type": "object"},
-            "description": "Label Studio result list (from_name, to_name, type, value); UTF-16 offsets",
+            "description": "Label Studio result list (from_name, to_name, type, value), "
+            "with UTF-16 span offsets",
         },
         "lead_time": {"type": "number", "minimum": 0, "description": "Seconds spent"},
     },
