@@ -288,6 +288,10 @@ class Annotation(db.Model):
     requeued: Mapped[bool] = mapped_column(Boolean, default=False)
     # Rejected with the "reassign" action: no longer counts toward the task's overlap.
     reassigned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Which submission of its annotator the result is: 1, then one more each time they change
+    # it (a resubmission after a return, an update while pending). A review keeps the round
+    # it judged, so a later verdict on the same round replaces it (an overturn).
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Who returned it: its resubmission comes first in that reviewer's queue.
     returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     source_id: Mapped[str | None] = mapped_column(String(100))  # the imported file's id
@@ -360,6 +364,7 @@ class Review(db.Model):
     result_before: Mapped[list | None] = mapped_column(JSON)
     result_after: Mapped[list | None] = mapped_column(JSON)
     fix_size: Mapped[float | None] = mapped_column(Float)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     reviewer: Mapped[User] = relationship()

@@ -56,6 +56,10 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
                 "pending": a.pending,
                 "acceptance_rate": a.acceptance_rate,
                 "acceptance_rate_ci": a.acceptance_rate_ci,
+                "first_pass_acceptance": a.first_pass_acceptance,
+                "first_pass_acceptance_ci": a.first_pass_acceptance_ci,
+                "first_pass_n": a.first_pass_n,
+                "times_rejected": a.times_rejected,
                 "agreement": a.agreement,
                 "agreement_n": a.agreement_n,
                 "gt_accuracy": a.gt_accuracy,
@@ -90,6 +94,7 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
                 "accepted": r.accepted,
                 "fixed": r.fixed,
                 "rejected": r.rejected,
+                "overturned": r.overturned,
             }
             for r in metrics.reviewers
         ],
@@ -181,6 +186,10 @@ OPENAPI_SCHEMAS = {
                         **_VERDICTS,
                         "acceptance_rate": _SCORE,
                         "acceptance_rate_ci": _CI,
+                        "first_pass_acceptance": _SCORE,
+                        "first_pass_acceptance_ci": _CI,
+                        "first_pass_n": _COUNT,
+                        "times_rejected": _COUNT,
                         "agreement": _SCORE,
                         "agreement_n": _COUNT,
                         "gt_accuracy": _SCORE,
@@ -220,6 +229,7 @@ OPENAPI_SCHEMAS = {
                         "accepted": _COUNT,
                         "fixed": _COUNT,
                         "rejected": _COUNT,
+                        "overturned": _COUNT,
                     }
                 ),
             },

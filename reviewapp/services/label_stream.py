@@ -332,6 +332,8 @@ def skip(project: Project, user: User, task: Task, lead_time: float | None) -> S
     annotation = existing or Annotation(
         task_id=task.id, project_id=project.id, completed_by_id=user.id
     )
+    if existing is not None:
+        annotation.round = (annotation.round or 1) + 1
     annotation.result = []
     annotation.was_cancelled = True
     annotation.ground_truth = False
@@ -397,6 +399,7 @@ def _check_complete(project: Project, result: list[dict]) -> None:
 
 
 def _rewrite(annotation: Annotation, result: list[dict], lead_time: float | None) -> None:
+    annotation.round = (annotation.round or 1) + 1
     annotation.result = result
     annotation.was_cancelled = False
     annotation.review_status = "pending"

@@ -90,8 +90,10 @@ def offered_reject_actions(project: Project) -> list[str]:
 def rejection_values(project: Project, action: str | None, reviewer: User | None = None) -> dict:
     """The Annotation columns a rejection with this action writes (None: the project's
     default); VerdictError for an action the project does not offer."""
-    action = action or project.default_reject_action or "remove"
     offered = offered_reject_actions(project)
+    if not action:  # the default, or the first offered should the default not be
+        action = project.default_reject_action
+        action = action if action in offered else offered[0]
     if action not in offered:
         raise VerdictError(
             f"Unknown reject action {action!r}; this project offers {', '.join(offered)}."
@@ -414,6 +416,7 @@ def record_verdict(
         result_before=before if verdict == "fixed" else None,
         result_after=after,
         fix_size=size,
+        round=annotation.round,
     )
     db.session.add(review)
     db.session.execute(
