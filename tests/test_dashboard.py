@@ -160,7 +160,7 @@ def test_json_and_html_agree(client, auth, small):
     ).get_json()
     assert set(body) == {
         "summary", "annotators", "matrix", "models", "reviewers", "alpha", "raw_agreement",
-        "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt",
+        "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt", "auto_accept",
     }  # fmt: skip
     assert body["summary"] == {
         "tasks": 6,

@@ -17,6 +17,7 @@ from reviewapp.extensions import db
 from reviewapp.labeling import check_complete, parse_label_config
 from reviewapp.models import Annotation, Project, Review, Task, TaskLease, User, utcnow
 from reviewapp.permissions import may_star_ground_truth
+from reviewapp.services import auto_accept
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.ground_truth import set_ground_truth
 from reviewapp.services.leases import LEASE, RENEW_BEFORE, claim
@@ -319,6 +320,7 @@ def submit(
     if ground_truth:
         message += " " + set_ground_truth(project, annotation)
     refresh_tasks(project, [task.id], by=user, reason=reason)
+    auto_accept.consider(project, [task.id])
     return Saved(annotation, message)
 
 
@@ -390,6 +392,7 @@ def update_own(project: Project, user: User, annotation: Annotation, result: lis
     _rewrite(annotation, result, None)
     db.session.flush()
     refresh_tasks(project, [annotation.task_id], by=user, reason=reason)
+    auto_accept.consider(project, [annotation.task_id])
     return Saved(annotation, f"Updated your annotation of task {annotation.task_id}.")
 
 

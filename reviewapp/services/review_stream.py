@@ -27,6 +27,7 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.permissions import verdict_refusal
+from reviewapp.services import auto_accept
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
 from reviewapp.services.derived.scores import lock_task_of_annotation
 from reviewapp.services.derived.task_columns import (
@@ -78,6 +79,8 @@ def queue_tasks(project: Project, reviewer: User, state: TableState, task_ids: S
         )
     if project.review_only_finished:
         tasks = tasks.where(Task.overlap_count >= project.overlap)
+    if project.auto_accept:  # tasks waiting for the auto-accept spot-check are not reviewed
+        tasks = tasks.where(or_(Task.auto_accept.is_(None), Task.auto_accept != "pending"))
     return tasks
 
 
@@ -145,7 +148,12 @@ def queue_counts(
     denormalised counts in one pass over a covering index. The reviewer's own annotations
     are found from their index range and joined to the set's tasks.
     """
-    whole_project = not state.filtered and task_ids is None and not project.review_only_assigned
+    whole_project = (
+        not state.filtered
+        and task_ids is None
+        and not project.review_only_assigned
+        and not project.auto_accept
+    )
     if whole_project:
         counts = select(Project.pending_count, Project.annotation_count).where(
             Project.id == project.id
@@ -429,6 +437,7 @@ def record_verdict(
         by=reviewer,
         reason=_reason(verdict, loop),
     )
+    auto_accept.after_verdict(project, annotation.task_id)
     return VerdictOutcome(
         review, _message(annotation_id, verdict, size, loop), diff, annotation.task_id
     )

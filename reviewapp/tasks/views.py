@@ -64,7 +64,12 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
         views=saved_views(project.id),
         members=members,
         reviewers=[m for m in members if m.role in REVIEWERS and m.active],
-        actions=[a for a in ACTIONS.values() if has_role(current_user, a.roles)],
+        actions=[
+            a
+            for a in ACTIONS.values()
+            if has_role(current_user, a.roles)
+            and (a.name != "undo_auto_accept" or project.auto_accept_seed is not None)
+        ],
         label_options=[(c.name, label) for c in config.controls.values() for label in c.labels],
         preview=next(iter(config.objects.values())),
         orderings=ORDERINGS,
