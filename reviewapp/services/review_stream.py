@@ -413,7 +413,7 @@ def record_verdict(
     if after is not None:
         values["result"] = after
     if db.session.execute(guard.values(**values)).rowcount != 1:
-        raise StaleVerdict(f"Annotation #{annotation_id} was reviewed by someone else meanwhile.")
+        raise StaleVerdict(_stale_message(annotation_id, reviewer))
     review = Review(
         annotation_id=annotation.id,
         project_id=annotation.project_id,
@@ -441,6 +441,65 @@ def record_verdict(
     return VerdictOutcome(
         review, _message(annotation_id, verdict, size, loop), diff, annotation.task_id
     )
+
+
+def _stale_message(annotation_id: int, reviewer: User) -> str:
+    """Why a verdict found its annotation no longer pending: a double click, a page from the
+    browser's history, or another reviewer."""
+    latest = db.session.scalar(
+        select(Review)
+        .where(Review.annotation_id == annotation_id)
+        .order_by(Review.id.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.reviewer_id == reviewer.id:
+        return f"You already reviewed annotation #{annotation_id} ({latest.verdict})."
+    return f"Annotation #{annotation_id} was reviewed by someone else meanwhile."
+
+
+def switch_to(
+    project: Project,
+    reviewer: User,
+    annotation_id: int,
+    state: TableState | None = None,
+    task_ids: Select | None = None,
+    now: datetime | None = None,
+) -> Annotation | None:
+    """Make this annotation the one under review (a tab of the task shown): claimed with a
+    lease if it is in the reviewer's queue, and the reviewer's other leases in the project
+    let go. None (and nothing changed) when it is not theirs to review now."""
+    state = state or TableState()
+    now = now or utcnow()
+    tasks = queue_tasks(project, reviewer, state, task_ids)
+    row = db.session.execute(
+        _candidates(
+            Annotation.id == annotation_id,
+            Annotation.project_id == project.id,
+            Annotation.task_id.in_(tasks),
+            *_eligible(project, reviewer, now),
+        )
+    ).first()
+    if row is None:
+        return None
+    claimed = _take(annotation_id, row[1], row[2], reviewer, now)
+    if claimed is not None:
+        mine = select(Annotation.id).where(Annotation.project_id == project.id)
+        db.session.execute(
+            delete(AnnotationLease).where(
+                AnnotationLease.user_id == reviewer.id,
+                AnnotationLease.annotation_id != annotation_id,
+                AnnotationLease.annotation_id.in_(mine),
+            )
+        )
+    return claimed
+
+
+def queue_task_count(
+    project: Project, reviewer: User, state: TableState, task_ids: Select | None = None
+) -> int:
+    """How many tasks of the reviewer's set have an annotation waiting for review."""
+    tasks = queue_tasks(project, reviewer, state, task_ids).where(Task.pending_count > 0)
+    return db.session.scalar(select(func.count()).select_from(tasks.subquery()))
 
 
 def _reason(verdict: str, loop: dict) -> str:
