@@ -480,11 +480,7 @@ def test_another_pending_tab_becomes_the_one_under_review(client, stream):
     leases = db.session.scalars(select(AnnotationLease.annotation_id)).all()
     assert leases == [annotations[1]]
     client.post(review_url(project, f"/{annotations[1]}"), data={"verdict": "accepted"})
-    page = client.get(review_url(project, f"?annotation={annotations[0]}")).get_data(
-        as_text=True
-    )
+    page = client.get(review_url(project, f"?annotation={annotations[0]}")).get_data(as_text=True)
     assert "accepted · view only" in page  # bob's reviewed tab
-    bogus = client.get(review_url(project, f"?annotation={annotations[1]}")).get_data(
-        as_text=True
-    )
+    bogus = client.get(review_url(project, f"?annotation={annotations[1]}")).get_data(as_text=True)
     assert f"Annotation #{annotations[1]} is not yours to review now" in bogus
