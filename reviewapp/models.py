@@ -197,6 +197,12 @@ class Project(db.Model):
     # the review stream's "N of M left" over the whole project reads one row.
     annotation_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pending_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How many of its tasks are in each stored state, kept like the totals above (shifted by
+    # every change of state, written at commit), so the Data Manager's counts read one row.
+    annotating_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    needs_review_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returned_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    done_tasks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     members: Mapped[list[User]] = relationship(
         secondary="membership", order_by="User.email", viewonly=True

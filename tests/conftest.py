@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, func, select, text
 
 from reviewapp import create_app, database_uri
 from reviewapp.extensions import db
-from reviewapp.models import Project, Task
+from reviewapp.models import TASK_STATES, Project, Task
 from tests import factories
 
 PG_URL = os.environ.get("REVIEWAPP_TEST_DATABASE_URL")
@@ -54,8 +54,8 @@ def make_app(database_url: str, tmp_path, **overrides):
 
 
 def project_totals_drift() -> list[str]:
-    """Projects whose totals differ from the sums of their tasks' counts (task_state keeps
-    them equal in every change); checked after every test."""
+    """Projects whose totals, or counts of tasks per state, differ from their tasks' (the
+    task columns keep them equal in every change); checked after every test."""
     sums = {
         project_id: (annotations, pending)
         for project_id, annotations, pending in db.session.execute(
@@ -64,12 +64,23 @@ def project_totals_drift() -> list[str]:
             ).group_by(Task.project_id)
         )
     }
-    return [
-        f"project {p.id}: totals {(p.annotation_count, p.pending_count)}, tasks sum to "
-        f"{sums.get(p.id, (0, 0))}"
-        for p in db.session.scalars(select(Project))
-        if (p.annotation_count, p.pending_count) != sums.get(p.id, (0, 0))
-    ]
+    states: dict[int, dict[str, int]] = {}
+    for project_id, state, n in db.session.execute(
+        select(Task.project_id, Task.state, func.count()).group_by(Task.project_id, Task.state)
+    ):
+        states.setdefault(project_id, {})[state] = n
+    found = []
+    for p in db.session.scalars(select(Project)):
+        if (p.annotation_count, p.pending_count) != sums.get(p.id, (0, 0)):
+            found.append(
+                f"project {p.id}: totals {(p.annotation_count, p.pending_count)}, tasks sum to "
+                f"{sums.get(p.id, (0, 0))}"
+            )
+        kept = {s: getattr(p, f"{s}_tasks") for s in TASK_STATES}
+        counted = {s: states.get(p.id, {}).get(s, 0) for s in TASK_STATES}
+        if kept != counted:
+            found.append(f"project {p.id}: tasks per state {kept}, the tasks say {counted}")
+    return found
 
 
 def clear_database() -> None:

@@ -35,6 +35,7 @@ from reviewapp.services.derived.task_columns import (
     clear_ground_truth,
     delete_all_annotations,
     forget_task_counts,
+    forget_task_states,
     refresh_tasks,
 )
 
@@ -242,6 +243,7 @@ def delete_tasks(request: BulkRequest) -> str:
     deleted = 0
     for chunk in request.chunks():
         forget_task_counts(request.project.id, chunk)
+        forget_task_states(request.project.id, chunk)
         deleted += db.session.execute(delete(Task).where(Task.id.in_(chunk))).rowcount
     return f"Deleted {_plural(deleted, 'task')}."
 

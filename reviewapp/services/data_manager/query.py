@@ -40,6 +40,7 @@ from reviewapp.models import (
     User,
     utcnow,
 )
+from reviewapp.services.derived.task_columns import state_column, unapplied_state_shifts
 from reviewapp.services.metrics.confusion import gt_confusion_task_ids
 
 ORDERINGS = {
@@ -389,16 +390,14 @@ def _state_condition(project_id: int, wanted: tuple[str, ...]) -> ColumnElement:
 
 
 def state_counts(project_id: int) -> dict[str, int]:
-    """How many of the project's tasks are in each state, in review counted apart (an index
-    scan of (project_id, state) and the few live leases)."""
-    counts = dict.fromkeys(STATE_FILTERS, 0)
-    counts.update(
-        db.session.execute(
-            select(Task.state, func.count())
-            .where(Task.project_id == project_id)
-            .group_by(Task.state)
-        ).all()
-    )
+    """How many of the project's tasks are in each state, in review counted apart: the
+    project's counts per state (kept with every change) and the few live leases."""
+    stored = db.session.execute(
+        select(*(state_column(state) for state in TASK_STATES)).where(Project.id == project_id)
+    ).one()
+    moved = unapplied_state_shifts(project_id)
+    counts = {state: n + moved[state] for state, n in zip(TASK_STATES, stored, strict=True)}
+    counts["in_review"] = 0
     live = in_review_ids(project_id)
     if live:
         for stored in db.session.scalars(select(Task.state).where(Task.id.in_(live))):

@@ -8,6 +8,7 @@ and ground-truth scores it is computed from, so the column and the stored rows a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.labeling.results import result_labels
 from reviewapp.models import (
     REVIEW_RANKS,
+    TASK_STATES,
     Annotation,
     GtScore,
     Prediction,
@@ -345,7 +347,34 @@ def record_state_changes(
     ]
     if rows:
         db.session.execute(insert(TaskStateChange), rows)
+        shifts = db.session.info.setdefault(STATE_SHIFTS, {}).setdefault(project_id, Counter())
+        for row in rows:
+            if row["from_state"] is not None:
+                shifts[row["from_state"]] -= 1
+            shifts[row["to_state"]] += 1
     return len(rows)
+
+
+STATE_SHIFTS = "reviewapp_project_state_shifts"
+
+
+def state_column(state: str):
+    """The Project column counting its tasks in this stored state."""
+    return getattr(Project, f"{state}_tasks")
+
+
+def unapplied_state_shifts(project_id: int) -> Counter:
+    """How this transaction moved the project's tasks between states, not yet written."""
+    return db.session.info.get(STATE_SHIFTS, {}).get(project_id, Counter())
+
+
+def forget_task_states(project_id: int, task_ids: Sequence[int]) -> None:
+    """Take these tasks out of the project's counts per state: call it before deleting them."""
+    shifts = db.session.info.setdefault(STATE_SHIFTS, {}).setdefault(project_id, Counter())
+    for state, n in db.session.execute(
+        select(Task.state, func.count()).where(Task.id.in_(task_ids)).group_by(Task.state)
+    ):
+        shifts[state] -= n
 
 
 # The settings a task's counts and state are derived from: changing one recounts every task.
@@ -416,6 +445,19 @@ def apply_project_totals(session: Session | None = None) -> None:
     """Write the summed shifts of the project totals (in project id order, like the tasks)."""
     session = session or db.session()
     shifts = session.info.pop(TOTAL_SHIFTS, None) or {}
+    state_shifts = session.info.pop(STATE_SHIFTS, None) or {}
+    for project_id, moved in sorted(state_shifts.items()):
+        values = {f"{state}_tasks": state_column(state) + n for state, n in moved.items() if n}
+        if values:
+            session.execute(
+                update(Project)
+                .where(Project.id == project_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            loaded = session.identity_map.get(identity_key(Project, project_id))
+            if loaded is not None:
+                session.expire(loaded, list(values))
     for project_id, (counted, pending) in sorted(shifts.items()):
         if not (counted or pending):
             continue
@@ -447,6 +489,7 @@ def _forget_unapplied_totals(session: Session, transaction) -> None:
     # ending is not the end of anything.
     if transaction.parent is None:
         session.info.pop(TOTAL_SHIFTS, None)
+        session.info.pop(STATE_SHIFTS, None)
 
 
 def forget_task_counts(project_id: int, task_ids: Sequence[int]) -> None:
@@ -461,11 +504,23 @@ def recount_project_totals(project_id: int) -> None:
     """Set the project's totals from its tasks (recompute-metrics, a repair)."""
     # The tasks' columns already hold what the unapplied shifts would add.
     db.session.info.get(TOTAL_SHIFTS, {}).pop(project_id, None)
+    db.session.info.get(STATE_SHIFTS, {}).pop(project_id, None)
     annotations, pending = task_totals(Task.project_id == project_id)
+    states = dict(
+        db.session.execute(
+            select(Task.state, func.count())
+            .where(Task.project_id == project_id)
+            .group_by(Task.state)
+        ).all()
+    )
     db.session.execute(
         update(Project)
         .where(Project.id == project_id)
-        .values(annotation_count=annotations, pending_count=pending)
+        .values(
+            annotation_count=annotations,
+            pending_count=pending,
+            **{f"{state}_tasks": states.get(state, 0) for state in TASK_STATES},
+        )
         .execution_options(synchronize_session=False)
     )
 
