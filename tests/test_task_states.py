@@ -462,3 +462,28 @@ def test_a_returned_annotation_shows_its_annotator_the_reason_comment_and_earlie
         as_text=True
     )
     assert "Reviews (2)" in own and "sentiment: Positive → Negative" in own
+
+
+def test_the_review_api_takes_a_reject_action_and_refuses_a_bad_one(client, app):
+    rev, amy, _ = _two_annotators()
+    project = factories.project(members=(rev,), reject_actions=["remove", "return"])
+    factories.tasks(project, [{"data": {"text": "t"}, "annotations": [factories.annotation(amy)]}])
+    [annotation] = db.session.scalars(select(Annotation)).all()
+    headers = {"Authorization": f"Token {factories.token(rev)}"}
+    url = f"/api/annotations/{annotation.id}/review"
+    bad = client.post(url, json={"verdict": "accepted", "action": "AAA"}, headers=headers)
+    assert bad.status_code == 400 and "must be one of remove, return, reassign" in bad.json["error"]
+    odd = client.post(url, json={"verdict": "accepted", "action": "return"}, headers=headers)
+    assert odd.status_code == 400 and "with a rejection only" in odd.json["error"]
+    offered = client.post(
+        url, json={"verdict": "rejected", "action": "reassign", "comment": "x"}, headers=headers
+    )
+    assert (
+        offered.status_code == 422 and "this project offers remove, return" in offered.json["error"]
+    )
+    assert _annotations(annotation.task_id)[0].review_status == "pending"
+    done = client.post(
+        url, json={"verdict": "rejected", "action": "return", "comment": "redo"}, headers=headers
+    )
+    assert done.status_code == 201 and done.json["review"]["action"] == "return"
+    assert _task(annotation.task_id).state == "returned"

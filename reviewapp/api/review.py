@@ -8,7 +8,7 @@ from reviewapp.db import commit_before_rendering
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, ResultError, parse_label_config
 from reviewapp.labeling.offsets import from_label_studio, to_label_studio
-from reviewapp.models import Annotation
+from reviewapp.models import REJECT_ACTIONS, Annotation
 from reviewapp.permissions import REVIEWERS, get_project_for
 from reviewapp.services.data_manager.query import Selection, TableState
 from reviewapp.services.review_stream import (
@@ -75,6 +75,10 @@ def review_annotation(annotation_id: int):
     for name in ("comment", "reason", "action"):
         if body.get(name) is not None and not isinstance(body[name], str):
             abort(400, f"'{name}' must be a string.")
+    if body.get("action") and body["action"] not in REJECT_ACTIONS:
+        abort(400, f"'action' must be one of {', '.join(REJECT_ACTIONS)}.")
+    if body.get("action") and body.get("verdict") != "rejected":
+        abort(400, "'action' goes with a rejection only.")
     try:
         outcome = record_verdict(
             annotation_id,
