@@ -17,6 +17,7 @@ from reviewapp.db import (
 from reviewapp.extensions import csrf, db, login_manager, migrate
 from reviewapp.labeling import image_urls
 from reviewapp.services.jobs import queue as jobs_queue
+from reviewapp.services.webhooks import outbox as webhooks_outbox
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -60,6 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     jobs_queue.init_app(app)
+    webhooks_outbox.register_after_commit()
 
     from reviewapp import auth, errors, htmx, models  # noqa: F401  (models registers tables)
     from reviewapp.admin import bp as admin_bp

@@ -11,6 +11,7 @@ from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config
 from reviewapp.models import REJECT_ACTIONS, Annotation, Prediction, Project, Task, User
 from reviewapp.permissions import has_role
 from reviewapp.services.users import add_member
+from reviewapp.services.webhooks import emit
 
 SETTINGS = (
     "title",
@@ -77,6 +78,7 @@ def update_project(project: Project, label_config: str, **settings) -> None:
         if name not in SETTINGS:
             raise ValueError(f"unknown project setting {name}")
         setattr(project, name, value)
+    emit(project.id, "project.updated", project)
 
 
 def delete_project(project: Project, by: User) -> None:

@@ -33,6 +33,7 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.services.derived.scores import delete_scores, lock_tasks, write_scores
+from reviewapp.services.webhooks import emit
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,7 @@ def record_state_changes(
     ]
     if rows:
         db.session.execute(insert(TaskStateChange), rows)
+        emit(project_id, "task.state_changed", {"project_id": project_id, "changes": rows})
     return len(rows)
 
 
