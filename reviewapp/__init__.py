@@ -76,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from reviewapp.review import bp as review_bp
     from reviewapp.tasks import bp as tasks_bp
     from reviewapp.urls import ids_in_range
+    from reviewapp.webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
@@ -86,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(docs_bp)
     app.register_blueprint(label_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.url_value_preprocessor(ids_in_range)
     csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie

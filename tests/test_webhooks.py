@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from reviewapp.extensions import db
-from reviewapp.models import Task, User, WebhookDelivery, utcnow
+from reviewapp.models import Task, User, Webhook, WebhookDelivery, utcnow
 from reviewapp.services.label_stream import submit
+from reviewapp.services.projects import update_project
 from reviewapp.services.webhooks.delivery import deliver_due
 from tests import factories
 
@@ -386,3 +387,76 @@ def test_api_shapes_and_permissions(client, app, receiver):
     assert client.delete(one, headers=headers(manager)).status_code == 200
     assert client.get(url, headers=headers(manager)).json["count"] == 0
     assert deliveries() == []
+
+
+def test_pages_add_edit_log_redeliver_and_delete(client, app, auth, receiver):
+    project, tasks, manager, reviewer, annotator = team()
+    auth.login(manager)
+    settings = client.get(f"/projects/{project.id}/settings").get_data(as_text=True)
+    assert 'id="webhooks"' in settings and f"/projects/{project.id}/webhooks" in settings
+
+    page = client.get(f"/projects/{project.id}/webhooks")
+    assert page.status_code == 200 and "No webhooks yet." in page.get_data(as_text=True)
+    form = {"url": receiver.url, "events": ["annotation.created"], "secret": SECRET, "active": "y"}
+    missing = client.post(f"/projects/{project.id}/webhooks", data={**form, "events": []})
+    assert missing.status_code == 422
+    assert "Choose at least one event." in missing.get_data(as_text=True)
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    private = client.post(f"/projects/{project.id}/webhooks", data=form)
+    assert private.status_code == 422 and "private address" in private.get_data(as_text=True)
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    added = client.post(f"/projects/{project.id}/webhooks", data=form, follow_redirects=True)
+    text = added.get_data(as_text=True)
+    assert f"Added the webhook to {receiver.url}" in text.replace("&amp;", "&")
+    assert "annotation.created" in text and SECRET not in text
+
+    [hook] = db.session.scalars(select(Webhook)).all()
+    receiver.statuses = [500]
+    submit(project, annotator, tasks[0], factories.choice("Positive"), 3.0)
+    db.session.commit()
+    log = client.get(f"/webhooks/{hook.id}").get_data(as_text=True)
+    assert "annotation.created" in log and "pending" in log and "answer 500" in log
+    assert "The receiver answered 500." in log and " ms</td>" in log
+    [row] = deliveries()
+    again = client.post(f"/deliveries/{row.id}/redeliver", follow_redirects=True)
+    assert "Queued delivery" in again.get_data(as_text=True)
+    # The first is still waiting for its retry, so the copy (same object) waits behind it.
+    assert len(receiver.calls) == 1
+    deliver_due(now=utcnow() + timedelta(seconds=31))
+    assert [d.status for d in deliveries()] == ["delivered", "delivered"]
+    assert len(receiver.calls) == 3
+
+    saved = client.post(
+        f"/webhooks/{hook.id}",
+        data={"url": receiver.url, "events": ["review.created"], "secret": "", "active": "y"},
+        follow_redirects=True,
+    )
+    assert "Webhook saved." in saved.get_data(as_text=True)
+    db.session.refresh(hook)
+    assert hook.events == ["review.created"] and hook.secret == SECRET  # blank kept it
+
+    auth.logout()
+    auth.login(reviewer)
+    assert client.get(f"/projects/{project.id}/webhooks").status_code == 403
+    assert client.get(f"/webhooks/{hook.id}").status_code == 404
+    assert client.post(f"/deliveries/{row.id}/redeliver").status_code == 404
+    auth.logout()
+    auth.login(manager)
+    assert client.get("/admin/webhooks").status_code == 403
+    gone = client.post(f"/webhooks/{hook.id}/delete", follow_redirects=True)
+    assert "Deleted the webhook" in gone.get_data(as_text=True)
+    assert deliveries() == []
+
+
+def test_admins_manage_global_webhooks_on_their_page(client, app, auth, receiver):
+    auth.login("admin")
+    page = client.get("/admin/webhooks")
+    assert page.status_code == 200 and "Global webhooks" in page.get_data(as_text=True)
+    form = {"url": receiver.url, "events": ["project.updated"], "secret": SECRET, "active": "y"}
+    added = client.post("/admin/webhooks", data=form, follow_redirects=True)
+    assert "Added the webhook" in added.get_data(as_text=True)
+    project = factories.project()
+    update_project(project, project.label_config, overlap=3)
+    db.session.commit()
+    assert receiver.events() == ["project.updated"]
+    assert receiver.calls[0]["json"]["project"]["id"] == project.id
