@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -460,3 +460,34 @@ def test_admins_manage_global_webhooks_on_their_page(client, app, auth, receiver
     db.session.commit()
     assert receiver.events() == ["project.updated"]
     assert receiver.calls[0]["json"]["project"]["id"] == project.id
+
+
+def test_the_worker_delivers_after_the_commit_and_schedules_the_retry(
+    client, app, queued_app, receiver
+):
+    """As the web server runs: the request only queues a Huey task; the worker sends."""
+    queued_app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    with app.app_context():
+        project, tasks, manager, _, annotator = team()
+        add_hook(client, manager, project, receiver.url, ["annotation.created"])
+        project_id, task_ids, annotator_id = project.id, [t.id for t in tasks], annotator.id
+    with queued_app.test_request_context():
+        huey = queued_app.extensions["huey"]
+        huey.flush()
+        project = db.session.get(type(project), project_id)
+        task = db.session.get(Task, task_ids[0])
+        submit(project, db.session.get(User, annotator_id), task, factories.choice("Positive"), 1)
+        db.session.commit()
+        assert receiver.calls == [] and huey.pending_count() == 1
+        receiver.statuses = [500]
+        huey.execute(huey.dequeue())
+        assert receiver.events() == ["annotation.created"]
+        # The retry is queued to run when due (the consumer holds it until its eta).
+        [retry] = huey.pending()
+        assert retry.name == "deliver_webhooks"
+        assert 0 < (retry.eta - datetime.now(UTC).replace(tzinfo=None)).total_seconds() <= 30
+        [row] = deliveries()
+        assert (row.status, row.attempts) == ("pending", 1)
+        deliver_due(now=utcnow() + timedelta(seconds=31))
+        assert [d.status for d in deliveries()] == ["delivered"]
+        huey.flush()
