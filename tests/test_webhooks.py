@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 
 from reviewapp.extensions import db
 from reviewapp.models import Task, User, Webhook, WebhookDelivery, utcnow
+from reviewapp.services.jobs.records import cancel, create_job
 from reviewapp.services.label_stream import submit
 from reviewapp.services.projects import update_project
 from reviewapp.services.webhooks.delivery import deliver_due
+from reviewapp.services.webhooks.hooks import UnsafeTarget, check_target
 from tests import factories
 
 SECRET = "s3cret-for-tests"
@@ -215,6 +217,10 @@ def test_private_targets_are_refused_without_the_setting(client, app, receiver):
             headers=headers(manager),
         )
         assert refused.status_code == 422, url
+
+    # At each delivery the host is looked up: a name of a loopback address is refused too.
+    with pytest.raises(UnsafeTarget, match="private address"):
+        check_target(f"http://localhost:{receiver.server.server_port}/")
 
     # A hook saved while allowed: its delivery is refused, not sent, and not retried.
     submit(project, annotator, tasks[0], factories.choice("Positive"), 3.0)
@@ -491,3 +497,15 @@ def test_the_worker_delivers_after_the_commit_and_schedules_the_retry(
         deliver_due(now=utcnow() + timedelta(seconds=31))
         assert [d.status for d in deliveries()] == ["delivered"]
         huey.flush()
+
+
+def test_a_job_cancelled_before_it_ran_is_finished_too(client, app, receiver):
+    project, _, manager, _, _ = team()
+    add_hook(client, manager, project, receiver.url, ["job.finished"])
+    job = create_job("export", project, manager, {"format": "json", "only": "all"})
+    db.session.commit()
+    assert cancel(job, manager) == "Cancelled the job before it started."
+    db.session.commit()
+    [call] = receiver.calls
+    assert call["json"]["job"]["id"] == job.id
+    assert call["json"]["job"]["status"] == "cancelled"

@@ -101,7 +101,8 @@ def _finish(job_id: int, status: str, progress: Progress, **values) -> None:
         .where(Job.id == job_id)
         .values(status=status, finished_at=utcnow(), done=done, total=progress.total, **values)
     )
-    emit(db.session.get(Job, job_id).project_id, "job.finished", db.session.get(Job, job_id))
+    job = db.session.get(Job, job_id)
+    emit(job.project_id, "job.finished", job)
     db.session.commit()
 
 

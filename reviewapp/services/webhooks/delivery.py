@@ -100,6 +100,8 @@ def attempt(delivery: WebhookDelivery, now: datetime | None = None) -> None:
         status, excerpt = post(webhook.url, body, headers)
     except UnsafeTarget as refused:
         error = str(refused)
+    except (UnicodeError, ValueError) as bad:  # a host name that cannot be looked up at all
+        error = f"The URL cannot be called: {bad}"
     except (OSError, http.client.HTTPException) as failure:
         error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
         retry = True

@@ -31,34 +31,42 @@ class UnsafeTarget(WebhookError):
 def check_target(url: str, resolve: bool = True) -> tuple[str, int, list[str]]:
     """(host, port, addresses) of an http(s) URL whose every address is public, or
     UnsafeTarget; private targets pass when WEBHOOK_ALLOW_PRIVATE is set. With resolve
-    False, a host that does not resolve passes with no addresses (it is checked again at
-    each delivery)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeTarget("The URL must start with http:// or https:// and name a host.")
-    if parts.username or parts.password:
-        raise UnsafeTarget("Put no user name or password in the URL; the secret signs each call.")
+    (each delivery) the host is looked up, and a failed look-up raises socket.gaierror (an
+    OSError: retried); without (saving a webhook, in a request) only an address written in
+    the URL and localhost are checked, and no addresses are returned."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UnsafeTarget("The URL must not contain spaces or control characters.")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
     except ValueError:
-        raise UnsafeTarget("The URL's port is not a number from 1 to 65535.") from None
-    try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        if not resolve:
-            return parts.hostname, port, []
-        raise UnsafeTarget(f"The host {parts.hostname} does not resolve ({error}).") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        raise UnsafeTarget("The URL is malformed (its host or port).") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise UnsafeTarget("The URL must start with http:// or https:// and name a host.")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeTarget("Put no user name or password in the URL; the secret signs each call.")
+    port = port or (443 if parts.scheme == "https" else 80)
+    if resolve:
+        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    else:
+        addresses = []
+        try:
+            ipaddress.ip_address(hostname)
+            addresses = [hostname]
+        except ValueError:
+            if hostname == "localhost" or hostname.endswith(".localhost"):
+                addresses = ["127.0.0.1"]
     if not current_app.config.get("WEBHOOK_ALLOW_PRIVATE"):
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%")[0])
             if not ip.is_global or ip.is_multicast:
                 raise UnsafeTarget(
-                    f"{parts.hostname} is a loopback, link-local or private address "
+                    f"{hostname} is a loopback, link-local or private address "
                     f"({address}); webhooks call public hosts only unless the server sets "
                     "REVIEWAPP_WEBHOOK_ALLOW_PRIVATE=1."
                 )
-    return parts.hostname, port, addresses
+    return hostname, port, [] if not resolve else addresses
 
 
 def _clean(url, events, secret, active, creating: bool) -> dict:
