@@ -601,7 +601,9 @@ class WebhookDelivery(db.Model):
 
     __table_args__ = (
         Index("ix_webhook_delivery_webhook", "webhook_id", "id"),
-        Index("ix_webhook_delivery_pending", "status", "id"),
+        # The due ones, and "an earlier one about this object is pending".
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_object", "webhook_id", "object_key", "id"),
     )
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from reviewapp.models import Task, User, Webhook, WebhookDelivery, utcnow
 from reviewapp.services.jobs.records import cancel, create_job
 from reviewapp.services.label_stream import submit
 from reviewapp.services.projects import update_project
+from reviewapp.services.users import add_member
 from reviewapp.services.webhooks.delivery import deliver_due
 from reviewapp.services.webhooks.hooks import UnsafeTarget, check_target
 from tests import factories
@@ -509,3 +510,25 @@ def test_a_job_cancelled_before_it_ran_is_finished_too(client, app, receiver):
     [call] = receiver.calls
     assert call["json"]["job"]["id"] == job.id
     assert call["json"]["job"]["status"] == "cancelled"
+
+
+def test_a_failing_receiver_costs_one_call_per_round_not_one_per_event(client, app, receiver):
+    project, tasks, manager, _, annotator = team()
+    project.overlap = 3
+    db.session.commit()
+    add_hook(client, manager, project, receiver.url, ["annotation.created"])
+    others = [factories.user("annotator") for _ in range(2)]
+    for user in others:
+        add_member(project.id, user)
+    receiver.statuses = [500]
+    for user in (annotator, *others):
+        submit(project, user, tasks[0], factories.choice("Positive"), 1.0)
+    db.session.commit()  # one transaction, three events about three annotations
+    assert len(receiver.calls) == 1
+    rows = deliveries()
+    assert [r.attempts for r in rows] == [1, 0, 0]
+    assert len({r.next_attempt_at for r in rows}) == 1  # the others wait for the retry
+    tried, _ = deliver_due(now=utcnow() + timedelta(seconds=31))
+    assert tried == 3 and [r.status for r in deliveries()] == ["delivered"] * 3
+    ids = [c["json"]["annotation"]["id"] for c in receiver.calls[1:]]
+    assert ids == sorted(ids)

@@ -56,13 +56,15 @@ def upgrade():
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('delivery_id'),
     )
-    op.create_index('ix_webhook_delivery_pending', 'webhook_delivery', ['status', 'id'], unique=False)
+    op.create_index('ix_webhook_delivery_due', 'webhook_delivery', ['status', 'next_attempt_at'], unique=False)
+    op.create_index('ix_webhook_delivery_object', 'webhook_delivery', ['webhook_id', 'object_key', 'id'], unique=False)
     op.create_index('ix_webhook_delivery_webhook', 'webhook_delivery', ['webhook_id', 'id'], unique=False)
 
 
 def downgrade():
     op.drop_index('ix_webhook_delivery_webhook', table_name='webhook_delivery')
-    op.drop_index('ix_webhook_delivery_pending', table_name='webhook_delivery')
+    op.drop_index('ix_webhook_delivery_object', table_name='webhook_delivery')
+    op.drop_index('ix_webhook_delivery_due', table_name='webhook_delivery')
     op.drop_table('webhook_delivery')
     op.drop_index('ix_webhook_project', table_name='webhook')
     op.drop_table('webhook')

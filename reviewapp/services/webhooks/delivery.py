@@ -14,7 +14,8 @@ import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 
 from reviewapp.extensions import db
 from reviewapp.models import Webhook, WebhookDelivery, utcnow
@@ -28,6 +29,8 @@ GIVE_UP_AFTER = timedelta(hours=24)
 CLAIM_SECONDS = 60
 EXCERPT = 1000
 BATCH = 500
+# One run of deliver_due goes on while it sends something, for at most this long.
+ROUND_SECONDS = 30
 USER_AGENT = "reviewapp-webhooks/1"
 
 
@@ -127,33 +130,58 @@ def attempt(delivery: WebhookDelivery, now: datetime | None = None) -> None:
 
 
 def deliver_due(now: datetime | None = None) -> tuple[int, datetime | None]:
-    """Try every due pending delivery of the active webhooks, oldest first, each one
-    claimed first so that two workers never send it twice; a delivery waits while an
-    earlier one of its webhook about the same object is pending. Commits after each.
-    Returns (attempts made, when the next pending delivery is due, or None)."""
+    """Try the due pending deliveries of the active webhooks, oldest first; commits after
+    each. A delivery waits while an earlier one of its webhook about the same object is
+    pending, and is claimed before it is sent, so two workers never send it twice. When a
+    webhook's receiver fails, its other due deliveries wait for that one's retry rather
+    than each spending a timeout on it now. Returns (attempts made, when the next pending
+    delivery is due, or None)."""
     given, now = now, now or utcnow()
-    rows = db.session.execute(
-        select(
-            WebhookDelivery.id,
-            WebhookDelivery.webhook_id,
-            WebhookDelivery.object_key,
-            WebhookDelivery.next_attempt_at,
-        )
+    tried, started = 0, time.monotonic()
+    while time.monotonic() - started < ROUND_SECONDS:
+        # Another round only when one ended (sent or failed for good): its followers are due.
+        round_tried, settled = _deliver_round(given, now)
+        tried += round_tried
+        if not settled:
+            break
+    next_due = db.session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at))
         .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
         .where(WebhookDelivery.status == "pending", Webhook.active.is_(True))
+    )
+    db.session.commit()
+    return tried, next_due
+
+
+def _deliver_round(given: datetime | None, now: datetime) -> tuple[int, int]:
+    earlier = aliased(WebhookDelivery)
+    waiting = (
+        select(earlier.id)
+        .where(
+            earlier.webhook_id == WebhookDelivery.webhook_id,
+            earlier.object_key == WebhookDelivery.object_key,
+            earlier.status == "pending",
+            earlier.id < WebhookDelivery.id,
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.webhook_id, WebhookDelivery.next_attempt_at)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            Webhook.active.is_(True),
+            ~waiting,
+        )
         .order_by(WebhookDelivery.id)
         .limit(BATCH)
     ).all()
     db.session.commit()
-    blocked: set[tuple[int, str]] = set()
-    tried, next_due = 0, None
+    stalled: dict[int, datetime] = {}
+    tried = settled = 0
     for row in rows:
-        key = (row.webhook_id, row.object_key)
-        if key in blocked:
-            continue
-        blocked.add(key)  # whatever happens below, later ones of this object wait
-        if row.next_attempt_at is not None and row.next_attempt_at > now:
-            next_due = min(next_due or row.next_attempt_at, row.next_attempt_at)
+        if row.webhook_id in stalled:
             continue
         claimed = db.session.execute(
             update(WebhookDelivery)
@@ -172,7 +200,18 @@ def deliver_due(now: datetime | None = None) -> tuple[int, datetime | None]:
         db.session.commit()
         tried += 1
         if delivery.status == "pending":
-            next_due = min(next_due or delivery.next_attempt_at, delivery.next_attempt_at)
+            stalled[row.webhook_id] = delivery.next_attempt_at
         else:
-            blocked.discard(key)
-    return tried, next_due
+            settled += 1
+    for webhook_id, until in stalled.items():
+        db.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.webhook_id == webhook_id,
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=until)
+        )
+    db.session.commit()
+    return tried, settled
