@@ -358,6 +358,9 @@ def test_api_shapes_and_permissions(client, app, receiver):
     assert client.get(one, headers=headers(outsider)).status_code == 404
     assert client.patch(one, json={"active": False}, headers=headers(reviewer)).status_code == 404
 
+    nulled = client.patch(one, json={"url": None}, headers=headers(manager))
+    assert nulled.status_code == 422 and nulled.json["error"] == "'url' cannot be null."
+    assert client.patch(one, json={"active": "no"}, headers=headers(manager)).status_code == 422
     patched = client.patch(one, json={"active": False}, headers=headers(manager))
     assert patched.status_code == 200 and patched.json["active"] is False
     submit(project, annotator, tasks[0], factories.choice("Positive"), 3.0)

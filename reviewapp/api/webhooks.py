@@ -60,22 +60,23 @@ def delivery_json(delivery: WebhookDelivery) -> dict:
     }
 
 
+def _fields(body: dict) -> dict:
+    """The webhook fields the body names; a field sent as null is a 422, not "keep it"."""
+    for name in ("url", "events", "secret", "active"):
+        if name in body and body[name] is None:
+            abort(422, f"'{name}' cannot be null.")
+    return {name: body.get(name) for name in ("url", "events", "secret", "active")}
+
+
 def _listing(project: Project | None) -> dict:
     meta, hooks = paginate(webhooks_of(project))
     return {**meta, "webhooks": [webhook_json(w) for w in hooks]}
 
 
 def _create(project: Project | None):
-    body = json_object(FIELDS)
+    fields = _fields(json_object(FIELDS))
     try:
-        webhook = create_webhook(
-            api_user(),
-            project,
-            body.get("url"),
-            body.get("events"),
-            body.get("secret"),
-            body.get("active", True),
-        )
+        webhook = create_webhook(api_user(), project, **fields)
     except WebhookError as error:
         db.session.rollback()
         abort(422, str(error))
@@ -127,16 +128,9 @@ def webhook_api(webhook_id: int):
 def update_webhook_api(webhook_id: int):
     """Change a webhook's URL, events, secret or active flag (what the body names)."""
     webhook = get_webhook_for(api_user(), webhook_id)
-    body = json_object("with any of 'url', 'events', 'secret', 'active'")
+    fields = _fields(json_object("with any of 'url', 'events', 'secret', 'active'"))
     try:
-        update_webhook(
-            webhook,
-            api_user(),
-            url=body.get("url"),
-            events=body.get("events"),
-            secret=body.get("secret"),
-            active=body.get("active"),
-        )
+        update_webhook(webhook, api_user(), **fields)
     except WebhookError as error:
         db.session.rollback()
         abort(422, str(error))
