@@ -56,9 +56,11 @@ def seed(env: dict[str, str]) -> dict[str, str]:
     from reviewapp import create_app
     from reviewapp.extensions import db
     from reviewapp.labeling.presets import TEXT_CLASSIFICATION
+    from reviewapp.models import Webhook
     from reviewapp.services.import_export.importer import import_tasks
     from reviewapp.services.projects import create_project
     from reviewapp.services.users import add_member, create_user, new_api_token
+    from reviewapp.services.webhooks import emit
 
     app = create_app()
     with app.app_context():
@@ -90,6 +92,19 @@ def seed(env: dict[str, str]) -> dict[str, str]:
                 {"data": {"text": "plain"}},
             ],
         )
+        # A webhook with one delivery, so the webhook operations meet ids that exist; its
+        # loopback URL is refused at each delivery (no REVIEWAPP_WEBHOOK_ALLOW_PRIVATE), so
+        # nothing the fuzzer does calls out.
+        hook = Webhook(
+            project_id=project.id,
+            url="http://127.0.0.1:9/hook",
+            events=["project.updated"],
+            secret="fuzz",
+            created_by_id=users["manager"].id,
+        )
+        db.session.add(hook)
+        db.session.flush()
+        emit(project.id, "project.updated", project)
         tokens = {role: new_api_token(user) for role, user in users.items()}
         db.session.commit()
     return tokens

@@ -17,6 +17,7 @@ from reviewapp.db import (
 from reviewapp.extensions import csrf, db, login_manager, migrate
 from reviewapp.labeling import image_urls
 from reviewapp.services.jobs import queue as jobs_queue
+from reviewapp.services.webhooks import outbox as webhooks_outbox
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -60,6 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     jobs_queue.init_app(app)
+    webhooks_outbox.register_after_commit()
 
     from reviewapp import auth, errors, htmx, models  # noqa: F401  (models registers tables)
     from reviewapp.admin import bp as admin_bp
@@ -74,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from reviewapp.review import bp as review_bp
     from reviewapp.tasks import bp as tasks_bp
     from reviewapp.urls import ids_in_range
+    from reviewapp.webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
@@ -84,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(docs_bp)
     app.register_blueprint(label_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     app.url_value_preprocessor(ids_in_range)
     csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie

@@ -28,6 +28,9 @@ class Defaults:
     JOBS_HEARTBEAT_SECONDS = 10
     JOBS_EXPORT_RETENTION_HOURS = 24
     JOBS_BULK_THRESHOLD = 5000
+    # Webhooks call public http(s) hosts only; REVIEWAPP_WEBHOOK_ALLOW_PRIVATE=1 lets them
+    # call loopback, link-local and private addresses too (a receiver on the same network).
+    WEBHOOK_ALLOW_PRIVATE = False
     MEDIA_FOLDER: str | None = None  # demo images; defaults to instance/media
     # Session and remember-me cookies: never readable by scripts, not sent on cross-site posts;
     # also Secure when HTTPS is on (REVIEWAPP_HTTPS=1; security.register sets those flags).

@@ -583,3 +583,57 @@ class AnnotationLease(db.Model):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     until: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Webhook(db.Model):
+    """A URL told about a project's events (project_id) or every project's (None: global,
+    admins only). Deliveries are signed with the secret (services/webhooks)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_webhook_project", "project_id", "active"),)
+
+    def __repr__(self) -> str:
+        return f"<Webhook {self.id} {self.url!r}>"
+
+
+class WebhookDelivery(db.Model):
+    """One event for one webhook: written in the transaction of the change it reports (the
+    outbox), then sent by the job worker, retried, and kept as the webhook's delivery log.
+    object_key names what the event is about ("annotation:12"): a webhook's deliveries
+    for one object go out in id order."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))
+    object_key: Mapped[str] = mapped_column(String(80))
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    webhook: Mapped[Webhook] = relationship()
+
+    __table_args__ = (
+        Index("ix_webhook_delivery_webhook", "webhook_id", "id"),
+        # The due ones, and "an earlier one about this object is pending".
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_object", "webhook_id", "object_key", "id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<WebhookDelivery {self.id} {self.event} {self.status}>"

@@ -39,6 +39,13 @@ def may_change_view(user: User, view) -> bool:
     return has_role(user, MANAGERS) or view.created_by_id == user.id
 
 
+def may_manage_webhooks(user: User, project_id: int | None) -> bool:
+    """A project's webhooks: its managers (members) and admins; global webhooks: admins."""
+    if project_id is None:
+        return has_role(user, ("admin",))
+    return has_role(user, ("admin",)) or (has_role(user, MANAGERS) and is_member(user, project_id))
+
+
 def verdict_refusal(user: User, project: Project, annotation: Annotation) -> str | None:
     """Why the user may not review this annotation, or None when they may: reviewers,
     managers and admins; not their own annotation unless the project allows self-review;

@@ -14,4 +14,5 @@ from reviewapp.api import (  # noqa: E402, F401
     tasks,
     users,
     views,
+    webhooks,
 )

@@ -9,6 +9,7 @@ from reviewapp.models import Annotation, Project, User
 from reviewapp.permissions import may_star_ground_truth
 from reviewapp.services.derived.scores import lock_tasks
 from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.webhooks import emit
 
 
 class GroundTruthError(Exception):
@@ -38,6 +39,7 @@ def set_ground_truth(project: Project, annotation: Annotation) -> str:
         )
     annotation.ground_truth = True
     db.session.flush()
+    emit(project.id, "ground_truth.changed", annotation)
     moved = ", ".join(f"#{i}" for i in previous)
     return f"Annotation #{annotation.id} is now the ground truth of task {annotation.task_id}" + (
         f" (the star moved from annotation {moved})." if previous else "."
@@ -58,6 +60,7 @@ def toggle_ground_truth(project: Project, annotation: Annotation, by: User) -> s
     db.session.refresh(annotation)
     if annotation.ground_truth:
         annotation.ground_truth = False
+        emit(project.id, "ground_truth.changed", annotation)
         message = (
             f"Annotation #{annotation.id} is no longer the ground truth; "
             f"task {annotation.task_id} has none."

@@ -22,6 +22,7 @@ from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.ground_truth import set_ground_truth
 from reviewapp.services.leases import LEASE, RENEW_BEFORE, claim
 from reviewapp.services.metrics.agreement import diff_results
+from reviewapp.services.webhooks import emit
 
 # A claim is lost only when another labeller claimed the same task in the same instant.
 CLAIM_ATTEMPTS = 5
@@ -321,6 +322,7 @@ def submit(
         message += " " + set_ground_truth(project, annotation)
     refresh_tasks(project, [task.id], by=user, reason=reason)
     auto_accept.consider(project, [task.id])
+    emit(project.id, "annotation.updated" if existing else "annotation.created", annotation)
     return Saved(annotation, message)
 
 
@@ -346,6 +348,7 @@ def skip(project: Project, user: User, task: Task, lead_time: float | None) -> S
     release_lease(task.id, user)
     db.session.flush()
     refresh_tasks(project, [task.id], by=user, reason="skipped")
+    emit(project.id, "annotation.updated" if existing else "annotation.created", annotation)
     return Saved(annotation, f"Skipped task {task.id}.")
 
 
@@ -393,6 +396,7 @@ def update_own(project: Project, user: User, annotation: Annotation, result: lis
     db.session.flush()
     refresh_tasks(project, [annotation.task_id], by=user, reason=reason)
     auto_accept.consider(project, [annotation.task_id])
+    emit(project.id, "annotation.updated", annotation)
     return Saved(annotation, f"Updated your annotation of task {annotation.task_id}.")
 
 

@@ -12,6 +12,7 @@ from reviewapp.models import REJECT_ACTIONS, Annotation, Prediction, Project, Ta
 from reviewapp.permissions import has_role
 from reviewapp.services import auto_accept
 from reviewapp.services.users import add_member
+from reviewapp.services.webhooks import emit
 
 SETTINGS = (
     "title",
@@ -89,6 +90,7 @@ def update_project(project: Project, label_config: str, **settings) -> None:
         auto_accept.switch_on(project)
     elif was_on and not project.auto_accept:
         auto_accept.switch_off(project)
+    emit(project.id, "project.updated", project)
 
 
 def delete_project(project: Project, by: User) -> None:

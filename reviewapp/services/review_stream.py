@@ -39,6 +39,7 @@ from reviewapp.services.leases import LEASE as LEASE  # re-exported for callers 
 from reviewapp.services.leases import RENEW_BEFORE, claim
 from reviewapp.services.metrics.agreement import diff_results, fix_size
 from reviewapp.services.projects import reject_reasons
+from reviewapp.services.webhooks import emit
 
 # A fix obeys the rules of a submit (labeling.check_complete); a reviewer's way out is Reject.
 EMPTY_FIX = "Choose at least one label, or Reject"
@@ -438,6 +439,7 @@ def record_verdict(
         reason=_reason(verdict, loop),
     )
     auto_accept.after_verdict(project, annotation.task_id)
+    emit(project.id, "review.created", review)
     return VerdictOutcome(
         review, _message(annotation_id, verdict, size, loop), diff, annotation.task_id
     )

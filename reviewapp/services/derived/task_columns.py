@@ -35,6 +35,7 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.services.derived.scores import delete_scores, lock_tasks, write_scores
+from reviewapp.services.webhooks import emit
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,7 @@ def record_state_changes(
             if row["from_state"] is not None:
                 shifts[row["from_state"]] -= 1
             shifts[row["to_state"]] += 1
+        emit(project_id, "task.state_changed", {"project_id": project_id, "changes": rows})
     return len(rows)
 
 

@@ -17,6 +17,7 @@ from reviewapp.services.import_export.parse import TaskParser
 from reviewapp.services.import_export.read import read_tasks
 from reviewapp.services.import_export.store import TaskStore, end_import, lock_for_import
 from reviewapp.services.import_export.summary import MAX_PROBLEMS, ImportFailed, ImportSummary
+from reviewapp.services.webhooks import emit
 
 __all__ = ["ImportFailed", "ImportSummary", "import_file", "import_tasks", "read_tasks"]
 
@@ -76,6 +77,7 @@ def import_tasks(
         # One statement for the whole import: FTS5 writes a segment per statement.
         text_search.add_tasks(db.session.connection(), *store.task_ids)
         db.session.flush()
+        emit(project.id, "tasks.imported", store.imported_event())
         if summary.task_count >= ANALYZE_AFTER:
             refresh_statistics()
     except BaseException:

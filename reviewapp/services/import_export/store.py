@@ -42,6 +42,16 @@ class TaskStore:
         self.user_emails = user_emails
         self.task_ids: tuple[int | None, int | None] = (None, None)
 
+    def imported_event(self) -> dict:
+        """What the tasks.imported webhook event says: the summary and the new task ids."""
+        first, last = self.task_ids
+        return {
+            "project_id": self.project.id,
+            "first_task_id": first,
+            "last_task_id": last,
+            **self.summary.as_dict(),
+        }
+
     def store(self, tasks: list[dict]) -> None:
         """Insert a chunk of parsed tasks with their annotations, predictions, label index
         and stored scores; each task is scored once, before insert, for its agreement

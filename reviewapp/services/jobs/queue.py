@@ -5,6 +5,7 @@ as in the tests."""
 from __future__ import annotations
 
 import os
+import time
 
 from flask import Flask, current_app
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
@@ -40,7 +41,19 @@ def init_app(app: Flask) -> Huey:
         with app.app_context():
             records.housekeeping()
 
+    @huey.task(name="deliver_webhooks")
+    def deliver_webhooks() -> None:
+        with app.app_context():
+            deliver_and_schedule()
+
+    # The sweep behind the scheduled retries: a lost hand-over is sent within a minute.
+    @huey.periodic_task(crontab(minute="*"), name="webhook_sweep")
+    def webhook_sweep() -> None:
+        with app.app_context():
+            deliver_and_schedule()
+
     huey.run_job = run_job
+    huey.deliver_webhooks = deliver_webhooks
     app.extensions["huey"] = huey
     return huey
 
@@ -52,3 +65,27 @@ def huey() -> Huey:
 def enqueue(job_id: int) -> None:
     """Hand a committed job to the worker (in immediate mode: run it now, in this thread)."""
     huey().run_job(job_id)
+
+
+def enqueue_deliveries() -> None:
+    """Hand committed webhook deliveries to the worker (immediate mode: send them now)."""
+    huey().deliver_webhooks()
+
+
+def deliver_and_schedule() -> None:
+    """Send the due webhook deliveries, then schedule a run for when the next retry is due
+    (once: a run already scheduled as early is not doubled)."""
+    from reviewapp.models import utcnow
+    from reviewapp.services.webhooks.delivery import deliver_due
+
+    _, next_due = deliver_due()
+    if next_due is None:
+        return
+    queue = huey()
+    now = time.time()
+    due = now + max((next_due - utcnow()).total_seconds(), 1)
+    planned = queue.get("webhooks:next", peek=True)
+    if planned is not None and now < planned <= due:
+        return
+    queue.put("webhooks:next", due)
+    queue.deliver_webhooks.schedule(delay=due - now)

@@ -14,6 +14,7 @@ from reviewapp.extensions import db
 from reviewapp.models import Job, Project, User, utcnow
 from reviewapp.permissions import MANAGERS, is_member
 from reviewapp.services.jobs import live
+from reviewapp.services.webhooks import emit
 
 KIND_NAMES = {
     "import": "Import",
@@ -83,6 +84,7 @@ def cancel(job: Job, user: User) -> str:
     ).rowcount
     if claimed:
         db.session.refresh(job)
+        emit(job.project_id, "job.finished", job)
         return "Cancelled the job before it started."
     live.request_cancel(job.id)
     return "Cancelling: the job stops at its next step."
@@ -166,7 +168,7 @@ def fail_stale() -> int:
         started = job.started_at or job.created_at
         last = beat if beat is not None else started.timestamp()
         if now - last > stale_after:
-            failed += db.session.execute(
+            stopped = db.session.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.status == "running")
                 .values(
@@ -176,6 +178,10 @@ def fail_stale() -> int:
                     message="Failed: the worker stopped. Nothing of it was kept; start it again.",
                 )
             ).rowcount
+            if stopped:
+                db.session.refresh(job)
+                emit(job.project_id, "job.finished", job)
+            failed += stopped
             remove_upload(job)
             live.forget(job.id)
     return failed

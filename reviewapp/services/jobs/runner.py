@@ -15,6 +15,7 @@ from reviewapp.extensions import db
 from reviewapp.models import Job, utcnow
 from reviewapp.services.jobs import live
 from reviewapp.services.jobs.records import remove_upload
+from reviewapp.services.webhooks import emit
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ def _finish(job_id: int, status: str, progress: Progress, **values) -> None:
         .where(Job.id == job_id)
         .values(status=status, finished_at=utcnow(), done=done, total=progress.total, **values)
     )
+    job = db.session.get(Job, job_id)
+    emit(job.project_id, "job.finished", job)
     db.session.commit()
 
 
