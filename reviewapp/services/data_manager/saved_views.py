@@ -19,6 +19,7 @@ COLUMNS = {
     "reviewers": "Reviewers",
     "review_status": "Review status",
     "ground_truth": "Ground truth",
+    "unresolved_comments": "Unresolved comments",
     "created": "Created",
 }
 
