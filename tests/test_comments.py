@@ -10,6 +10,7 @@ from reviewapp.extensions import db
 from reviewapp.models import COMMENT_MAX_LENGTH, Annotation, Comment, Notification, Task
 from reviewapp.services import comments as service
 from reviewapp.services.data_manager.bulk import apply_bulk_action
+from reviewapp.services.users import remove_member
 from tests import factories
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
@@ -95,6 +96,19 @@ def test_a_reply_notifies_earlier_commenters_and_reviewers_and_keeps_the_anchor(
     assert unread(meg) == [first.id, reply.id]  # reviewed the annotation
     assert unread(ann) == [first.id]  # not for her own reply
     assert unresolved(annotation.task_id) == 2
+
+
+def test_people_who_left_the_project_or_are_inactive_are_not_notified(ner):
+    project, annotation, ann, _, rex, meg = ner
+    factories.review(annotation, meg, "accepted")
+    db.session.commit()
+    first = service.add_comment(annotation, meg, "Before")
+    remove_member(project.id, meg)
+    ann.active = False
+    db.session.commit()
+    service.add_comment(annotation, rex, "After", parent=first)
+    db.session.commit()
+    assert unread(meg) == [] and unread(ann) == [first.id]
 
 
 def test_resolve_and_reopen_keep_the_count_exact(ner):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
@@ -26,6 +26,7 @@ from reviewapp.models import (
     COMMENT_MAX_LENGTH,
     Annotation,
     Comment,
+    Membership,
     Notification,
     Project,
     Review,
@@ -246,8 +247,8 @@ def comments_by_annotation(annotation_ids: Iterable[int]) -> dict[int, list[Comm
 
 def notify(comment: Comment, annotation: Annotation) -> list[int]:
     """One unread notification for each person concerned by the comment (the annotation's
-    author, its reviewers, earlier commenters on it), not its author, active users only;
-    returns their user ids."""
+    author, its reviewers, earlier commenters on it), not its author, only active members of
+    the project (or admins); returns their user ids."""
     reviewers = select(Review.reviewer_id).where(Review.annotation_id == annotation.id)
     commenters = select(Comment.author_id).where(
         Comment.annotation_id == annotation.id, Comment.id != comment.id
@@ -258,8 +259,18 @@ def notify(comment: Comment, annotation: Annotation) -> list[int]:
     candidates.discard(comment.author_id)
     if not candidates:
         return []
+    # Only people who can open it: active, and members of the project (or admins).
+    member = select(Membership.user_id).where(
+        Membership.project_id == comment.project_id, Membership.user_id == User.id
+    )
     users = sorted(
-        db.session.scalars(select(User.id).where(User.id.in_(candidates), User.active.is_(True)))
+        db.session.scalars(
+            select(User.id).where(
+                User.id.in_(candidates),
+                User.active.is_(True),
+                or_(User.role == "admin", member.exists()),
+            )
+        )
     )
     for user_id in users:
         db.session.add(
