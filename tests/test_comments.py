@@ -135,6 +135,8 @@ def test_resolve_and_reopen_keep_the_count_exact(ner):
     [
         ("   ", {}, "text is empty"),
         ("x" * (COMMENT_MAX_LENGTH + 1), {}, "at most"),
+        ("a\x00b", {}, "NUL"),
+        ("a\ud800b", {}, "lone surrogates"),
         ("ok", {"region_id": "nope"}, "has no region 'nope'"),
         ("ok", {"control": "sentiment"}, "no control 'sentiment'"),
     ],

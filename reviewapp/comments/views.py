@@ -155,7 +155,7 @@ def reopen(project_id: int, comment_id: int):
 @bp.get("/notifications")
 @login_required
 def notifications():
-    """The user's latest notifications, unread first marked as such."""
+    """The user's latest notifications, newest first; the unread ones marked."""
     return render_template(
         "comments/notifications.html", notifications=service.notifications_for(current_user)
     )

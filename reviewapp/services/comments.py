@@ -15,6 +15,7 @@ Services flush; the caller commits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,7 +38,8 @@ from reviewapp.models import (
 from reviewapp.permissions import may_comment
 from reviewapp.services.derived.scores import lock_tasks
 
-REGION_TAGS = ("Labels", "RectangleLabels")
+# NUL (PostgreSQL's text cannot hold it) and lone UTF-16 surrogates (not Unicode text).
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class CommentError(ValueError):
@@ -105,8 +107,8 @@ def add_comment(
         raise CommentError("Write a comment first: the text is empty.")
     if len(text) > COMMENT_MAX_LENGTH:
         raise CommentError(f"A comment has at most {COMMENT_MAX_LENGTH:,} characters.")
-    if "\x00" in text:
-        raise CommentError("A comment must not contain NUL characters.")
+    if _NOT_TEXT.search(text):
+        raise CommentError("A comment must not contain NUL characters or lone surrogates.")
     region_id = region_id or None
     control = control or None
     config = parse_label_config(project.label_config)
