@@ -229,6 +229,9 @@ def test_adding_with_htmx_answers_the_thread_fragment(client, auth, ner, htmx):
     assert 'hx-swap-oob="true"' in body and "Comment added." in body
     assert "HX-Request" in response.headers["Vary"]
     assert 'name="next" value="/somewhere"' in body
+    # The marks follow out of band, into the result the page shows.
+    oob = f'<div class="marked-result" id="marked-result-{annotation.id}" hx-swap-oob="true">'
+    assert oob in body and 'data-comment-mark="r2"' in body
     assert unresolved(annotation.task_id) == 1 and len(unread(ann)) == 1
 
 

@@ -75,7 +75,7 @@ def _thread(project, annotation, next_value: str | None, message: str, status: i
         message,
         fragment=lambda: htmx.page_or_blocks(
             "comments/annotation.html",
-            ["comment_thread"],
+            ["comment_thread", "marked_result_oob"],
             message=message,
             category="success",
             status=status,

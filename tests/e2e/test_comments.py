@@ -51,6 +51,9 @@ def test_comment_on_a_region_notify_and_resolve(page, live_server):
     expect(thread.locator(".comment")).to_contain_text("Only <b>Ada</b>? Mark the whole name.")
     expect(thread.locator(".comment")).to_contain_text("on PER “Ada”")
     expect(thread).to_contain_text("1 unresolved")
+    # The region is marked at once, in the annotation under review.
+    mark = page.locator('.marked-result mark.span[data-region-id="r1"] .comment-mark.open')
+    expect(mark).to_have_text("💬 1")
     # The review stream is still there, the comment's keys did not give a verdict.
     expect(page.locator(".progress")).to_contain_text("1 of 1 left")
     page.get_by_role("button", name="Log out").click()
