@@ -53,7 +53,7 @@ def test_comment_on_a_region_notify_and_resolve(page, live_server):
     expect(thread).to_contain_text("1 unresolved")
     # The region is marked at once, in the annotation under review.
     mark = page.locator('.marked-result mark.span[data-region-id="r1"] .comment-mark.open')
-    expect(mark).to_have_text("💬 1")
+    expect(mark).to_have_text("✎ 1")
     # The review stream is still there, the comment's keys did not give a verdict.
     expect(page.locator(".progress")).to_contain_text("1 of 1 left")
     page.get_by_role("button", name="Log out").click()
@@ -68,7 +68,7 @@ def test_comment_on_a_region_notify_and_resolve(page, live_server):
     expect(page.locator(".notifications-link .counter")).to_have_count(0)
     marked = page.locator('#annotation-result mark.span[data-region-id="r1"]')
     expect(marked).to_have_class("span lbl-0 commented")
-    expect(marked.locator(".comment-mark.open")).to_have_text("💬 1")
+    expect(marked.locator(".comment-mark.open")).to_have_text("✎ 1")
 
     page.locator("section.comments").get_by_role("button", name="Resolve").click()
     expect(page.locator("#flash")).to_contain_text("Comment resolved.")
