@@ -12,6 +12,7 @@ from reviewapp.services import comments as service
 from reviewapp.services.data_manager.bulk import apply_bulk_action
 from reviewapp.services.users import remove_member
 from tests import factories
+from tests.test_concurrency import run_together
 
 TEXT = "Ada Lovelace met Charles Babbage in London."
 
@@ -449,3 +450,33 @@ def test_api_errors(client, ner):
     assert client.get("/api/annotations/999/comments", headers=headers).status_code == 404
     assert client.post("/api/comments/999/resolve", headers=headers).status_code == 404
     assert client.get(url).status_code == 401
+
+
+def test_concurrent_comments_and_resolves_keep_the_count_exact(app, ner):
+    """Eight writers at once on one task: add a comment, and every other one also resolves
+    the first comment or reopens it; the stored count is the count of open comments."""
+    _, annotation, ann, _, rex, _ = ner
+    first = service.add_comment(annotation, rex, "First")
+    db.session.commit()
+    ids = {"annotation": annotation.id, "first": first.id, "ann": ann.id, "rex": rex.id}
+
+    def work(i: int) -> None:
+        from reviewapp.models import User
+
+        target = db.session.get(Annotation, ids["annotation"])
+        author = db.session.get(User, ids["rex" if i % 2 else "ann"])
+        service.add_comment(target, author, f"Comment {i}")
+        if i % 2 == 0:
+            comment = db.session.get(Comment, ids["first"])
+            (service.resolve if i % 4 == 0 else service.reopen)(comment, author)
+        db.session.commit()
+
+    assert run_together(app, work) == []
+    db.session.expire_all()
+    open_comments = db.session.scalar(
+        select(func.count(Comment.id)).where(
+            Comment.task_id == annotation.task_id, Comment.resolved.is_(False)
+        )
+    )
+    assert unresolved(annotation.task_id) == open_comments
+    assert db.session.scalar(select(func.count(Comment.id))) == 9
