@@ -189,6 +189,8 @@ FILTERS = {
     "text in data": "q=warranty",
     "label (any source)": "label=sentiment:Neutral",
     "label from prediction": "label=sentiment:Neutral&label_source=prediction",
+    "state": "state=needs_review",
+    "state, two of them": "state=done&state=in_review",
     "unresolved comments: some": "unresolved_comments=has",
     "unresolved comments: none": "unresolved_comments=none",
 }

@@ -166,6 +166,20 @@ class Project(db.Model):
     review_order: Mapped[str] = mapped_column(String(24), default="table", server_default="table")
     # Review only this share of each annotator's annotations (services.derived.sampling).
     review_sample_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # Auto-accept (services.auto_accept): tasks whose annotators all agree are accepted by
+    # the system reviewer once a spot-check of them bounds the share of rejects.
+    auto_accept: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    auto_accept_min_agreement: Mapped[float] = mapped_column(
+        Float, default=1.0, server_default="1.0"
+    )
+    auto_accept_min_annotations: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    auto_accept_error_target: Mapped[float] = mapped_column(
+        Float, default=0.05, server_default="0.05"
+    )
+    auto_accept_seed: Mapped[int | None] = mapped_column(Integer)  # of the spot-check draw
+    auto_accept_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    auto_accept_rate: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    auto_accept_stopped: Mapped[str] = mapped_column(Text, default="", server_default="")
     require_comment_on_reject: Mapped[bool] = mapped_column(Boolean, default=True)
     review_only_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_self_review: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -226,6 +240,9 @@ class Task(db.Model):
     state: Mapped[str] = mapped_column(
         String(16), default="annotating", server_default="annotating"
     )
+    # Auto-accept: "spot_check" (reviewed as usual, counts toward the bound), "pending"
+    # (waits for the spot-check, out of the review queue), "accepted", "undone"; None: none.
+    auto_accept: Mapped[str | None] = mapped_column(String(16))
     # Comments on the task's annotations not resolved yet (services.comments keeps it).
     unresolved_comments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Lower-cased string values of data, so a text search does not match JSON keys.
@@ -245,6 +262,7 @@ class Task(db.Model):
     __table_args__ = (
         Index("ix_task_project_id", "project_id", "id"),
         Index("ix_task_project_source_id", "project_id", "source_id"),
+        Index("ix_task_project_auto_accept", "project_id", "auto_accept"),
         Index("ix_task_project_agreement", "project_id", "agreement", "id"),
         Index("ix_task_project_prediction_score", "project_id", "prediction_score", "id"),
         Index("ix_task_project_first_annotator", "project_id", "first_annotator", "id"),
@@ -291,6 +309,10 @@ class Annotation(db.Model):
     requeued: Mapped[bool] = mapped_column(Boolean, default=False)
     # Rejected with the "reassign" action: no longer counts toward the task's overlap.
     reassigned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Which submission of its annotator the result is: 1, then one more each time they change
+    # it (a resubmission after a return, an update while pending). A review keeps the round
+    # it judged, so a later verdict on the same round replaces it (an overturn).
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Who returned it: its resubmission comes first in that reviewer's queue.
     returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     source_id: Mapped[str | None] = mapped_column(String(100))  # the imported file's id
@@ -363,6 +385,7 @@ class Review(db.Model):
     result_before: Mapped[list | None] = mapped_column(JSON)
     result_after: Mapped[list | None] = mapped_column(JSON)
     fix_size: Mapped[float | None] = mapped_column(Float)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     reviewer: Mapped[User] = relationship()

@@ -24,6 +24,7 @@ from reviewapp.models import (
     Project,
     Task,
     TaskLabel,
+    TaskStateChange,
     User,
 )
 from reviewapp.services import label_stream
@@ -47,6 +48,8 @@ TASK_COLUMNS = (
     Task.agreement,
     Task.has_ground_truth,
     Task.first_annotator,
+    Task.overlap_count,
+    Task.state,
 )
 
 
@@ -153,6 +156,19 @@ def drift(project_id: int) -> list[str]:
         ]
         if counts[:4] != recount:
             found.append(f"task {task_id}: review counts {counts[:4]}, annotations say {recount}")
+    # The history ends in the state each task has.
+    last = {}
+    for task_id, to_state in db.session.execute(
+        select(TaskStateChange.task_id, TaskStateChange.to_state)
+        .where(TaskStateChange.project_id == project_id)
+        .order_by(TaskStateChange.id)
+    ):
+        last[task_id] = to_state
+    for task_id, columns in before["tasks"].items():
+        if last.get(task_id) != columns[-1]:
+            found.append(
+                f"task {task_id}: state {columns[-1]}, history ends in {last.get(task_id)}"
+            )
     refresh_tasks(project, list(before["tasks"]))
     after = stored(project_id)
     db.session.rollback()
@@ -171,7 +187,7 @@ def busy_project(app):
     """TASKS tasks, each with one annotation by each of THREADS annotators (labels
     alternating), and the manager who reviews them (in THREADS tabs at once)."""
     manager = factories.user("manager")
-    project = factories.project(members=(manager,))
+    project = factories.project(members=(manager,), reject_actions=["remove", "return", "reassign"])
     factories.tasks(
         project,
         [
@@ -225,9 +241,20 @@ def test_concurrent_verdicts_fixes_and_stars_leave_exact_counts_and_scores(app, 
             if kind == 2:
                 fix = factories.choice(LABELS[(i + 2) % 3])
                 attempt(i, record_verdict, mine, manager, "fixed", fix, project=project)
+            elif kind == 1:  # rejections that send the work back, or to another annotator
+                action = "return" if i < 4 else "reassign"
+                attempt(
+                    i,
+                    record_verdict,
+                    mine,
+                    manager,
+                    "rejected",
+                    comment="no",
+                    project=project,
+                    action=action,
+                )
             else:
-                verdict = "rejected" if kind == 1 else "accepted"
-                attempt(i, record_verdict, mine, manager, verdict, comment="no", project=project)
+                attempt(i, record_verdict, mine, manager, "accepted", project=project)
             if n % 2:
                 fix = factories.choice(LABELS[i % 3])
                 attempt(

@@ -160,7 +160,7 @@ def test_json_and_html_agree(client, auth, small):
     ).get_json()
     assert set(body) == {
         "summary", "annotators", "matrix", "models", "reviewers", "alpha", "raw_agreement",
-        "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt",
+        "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt", "auto_accept",
     }  # fmt: skip
     assert body["summary"] == {
         "tasks": 6,
@@ -189,6 +189,14 @@ def test_json_and_html_agree(client, auth, small):
         "pending": 2,
         "acceptance_rate": 1.0,
         "acceptance_rate_ci": [pytest.approx(0.3424, abs=1e-4), 1.0],
+        # t1 accepted; t2 rejected by rita, then accepted by mona: not a first pass.
+        "first_pass_acceptance": 0.5,
+        "first_pass_acceptance_ci": [
+            pytest.approx(0.0945, abs=1e-4),
+            pytest.approx(0.9055, abs=1e-4),
+        ],
+        "first_pass_n": 2,
+        "times_rejected": 1,
         "agreement": 0.75,
         "agreement_n": 4,
         "gt_accuracy": None,
@@ -215,6 +223,7 @@ def test_json_and_html_agree(client, auth, small):
         "accepted": 1,
         "fixed": 2,
         "rejected": 2,
+        "overturned": 1,  # alice's t2: rita rejected, mona accepted
     }
     assert body["alpha"] == {"sentiment": pytest.approx(9 / 13)}
     # 4 of the 6 pairs of answers on one task are equal; Wilson(4, 6) (test_intervals).

@@ -252,11 +252,11 @@ def test_review_button_opens_the_stream_over_the_set(client, dm):
     body = client.get(f"/projects/{project.id}/review?ids={ids[0]}&ids={ids[1]}").get_data(
         as_text=True
     )
-    assert "<strong>2</strong> of 2 left" in body
+    assert "<strong>2</strong> annotations in 2 tasks to review" in body
     body = client.get(f"/projects/{project.id}/review?prediction_score_min=0.3").get_data(
         as_text=True
     )
-    assert "<strong>3</strong> of 3 left" in body
+    assert "<strong>3</strong> annotations in 3 tasks to review" in body
 
 
 def test_tasks_api(client, dm):
@@ -276,6 +276,7 @@ def test_tasks_api(client, dm):
     assert set(first) == {
         "id",
         "source_id",  # the imported file's own id
+        "state",
         "data",
         "annotation_count",
         "skipped_count",
@@ -342,12 +343,15 @@ def test_bulk_buttons_destructive_ones_in_red_and_posted_once(client, dm):
         assert 'class="small danger"' in button(action)
     for action in ("assign_reviewers", "unassign_reviewers", "assign_ground_truth"):
         assert 'class="small secondary"' in button(action)
-    for action in ACTIONS:
+    # Undo auto-accept shows only in projects that used auto-accept.
+    shown = [action for action in ACTIONS if action != "undo_auto_accept"]
+    assert 'value="undo_auto_accept"' not in body
+    for action in shown:
         # data_manager.js disables and counts them; htmx disables the one posting.
         assert "data-bulk-action" in button(action)
         assert 'hx-disabled-elt="this"' in button(action)
         assert "<span data-count></span>" in button(action)
-    assert body.count("data-bulk-action") == len(ACTIONS) + 2  # and the two exports
+    assert body.count("data-bulk-action") == len(shown) + 2  # and the two exports
     confirm = client.post(
         url(project, "/bulk"),
         data={"action": "delete_tasks", "ids": dm[3][:1]},

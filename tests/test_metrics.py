@@ -31,9 +31,11 @@ from reviewapp.services.metrics.definitions import (
     bucket_bounds,
     bucket_of,
     build_matrix,
+    first_pass,
     histogram,
     median,
     middle_positions,
+    overturned,
     review_gaps,
     sort_annotators,
 )
@@ -364,6 +366,14 @@ def test_annotator_rows_of_the_small_project(small):
         (20.0, 3),
         (30.0, 3),
     ]
+    # First pass: alice t1 yes, t2 no (rejected by rita before mona accepted it); bob's two
+    # fixes yes; carol t1 rejected, t3 accepted.
+    assert [(r.first_pass, r.first_pass_n, r.times_rejected) for r in (a, b, c)] == [
+        (1, 2, 1),
+        (2, 2, 0),
+        (1, 2, 1),
+    ]
+    assert [r.first_pass_acceptance for r in (a, b, c)] == [0.5, 1.0, 0.5]
     assert a.last_active == datetime(2024, 3, 5, 8, 0)  # t5
     assert b.last_active == datetime(2024, 3, 10, 8, 1)  # the skipped t3 annotation counts
     assert c.last_active == datetime(2024, 3, 4, 8, 1)
@@ -591,3 +601,55 @@ def test_review_gap_medians_in_sql_match_the_python_definition(app):
             expected[reviewer.id] = (round(median(gaps), 3), len(gaps))
     db.session.commit()
     assert _review_gap_medians(project.id) == expected
+
+
+def test_first_pass_and_overturns_by_hand():
+    assert first_pass(["accepted"], "accepted") and first_pass(["fixed"], "fixed")
+    assert not first_pass([], "pending")  # not reviewed: not counted at all
+    # A return, a resubmission and an accept is not a first pass.
+    assert not first_pass(["rejected", "accepted"], "accepted")
+    assert not first_pass(["accepted", "rejected"], "rejected")
+    # Reviews as (reviewer, round judged). 1 rejects and returns, the annotator resubmits
+    # (round 2), 2 accepts: no overturn. 2's accept is then replaced by 3 on round 2: one.
+    assert overturned([(1, 1), (2, 2), (3, 2)]) == [False, True, False]
+    # The same reviewer changing their own verdict is no overturn; a fix then a reject by
+    # another reviewer is (the fix kept its round).
+    assert overturned([(1, 1), (1, 1), (2, 1)]) == [False, True, False]
+    assert overturned([]) == []
+
+
+def test_overturns_in_the_small_project(small):
+    reviewers = {r.email.split("@")[0]: r for r in project_metrics(small.project).reviewers}
+    # Only alice's t2: rita rejected it and mona accepted it, on the same round.
+    assert (reviewers["rita"].overturned, reviewers["mona"].overturned) == (1, 0)
+    assert reviewers["rita"].overturn_rate == 1 / 5
+
+
+def test_a_resubmission_after_a_return_is_no_overturn(app):
+    from reviewapp.services.label_stream import submit, update_own
+    from reviewapp.services.review_stream import record_verdict
+
+    amy = factories.user("annotator", email="amy@x.com")
+    rev = factories.user("reviewer", email="rev@x.com")
+    rev2 = factories.user("reviewer", email="rev2@x.com")
+    project = factories.project(members=(amy, rev, rev2), reject_actions=["return"])
+    factories.text_tasks(project, "one")
+    task = db.session.scalars(select(Task)).one()
+    annotation = submit(project, amy, task, factories.choice("Positive"), 1.0).annotation
+    db.session.commit()
+    record_verdict(annotation.id, rev, "rejected", comment="No", action="return")
+    db.session.commit()
+    update_own(project, amy, annotation, factories.choice("Negative"))
+    db.session.commit()
+    record_verdict(annotation.id, rev2, "accepted")
+    db.session.commit()
+    metrics = project_metrics(project)
+    assert [r.overturned for r in metrics.reviewers] == [0, 0]
+    [row] = metrics.annotators
+    assert (row.first_pass, row.first_pass_n, row.times_rejected) == (0, 1, 1)
+    # rev2 changing that accept into a reject from the task page overturns rev2? No: the
+    # same reviewer. rev changing it does: same round, another reviewer.
+    record_verdict(annotation.id, rev, "rejected", comment="Still wrong", change=True)
+    db.session.commit()
+    by_email = {r.email: r.overturned for r in project_metrics(project).reviewers}
+    assert by_email == {"rev@x.com": 0, "rev2@x.com": 1}

@@ -83,7 +83,7 @@ def test_upgrade_from_0009_keeps_every_row_and_maps_reject_mode(tmp_path):
         "SELECT task_id, from_state, to_state, reason FROM task_state_change ORDER BY task_id"
     ).fetchall()
     assert history == [(1, None, "needs_review", "created"), (2, None, "annotating", "created")]
-    # 0011: no comments yet, so none unresolved.
+    # 0013: no comments yet, so none unresolved.
     counts = connection.execute("SELECT id, unresolved_comments FROM task ORDER BY id").fetchall()
     assert counts == [(1, 0), (2, 0)]
     assert connection.execute("SELECT count(*) FROM comment").fetchone() == (0,)

@@ -49,7 +49,8 @@ def test_stream_page_shows_the_first_item_and_progress(client, stream):
     project, _, annotations = stream
     body = client.get(review_url(project)).get_data(as_text=True)
     assert f"Annotation #{annotations[0]} by amy@x.com" in body
-    assert "<strong>4</strong> of 4 left" in body
+    # At the start the set says what it holds; then how much is left.
+    assert "<strong>4</strong> annotations in 2 tasks to review" in body
     assert f"amy@x.com #{annotations[0]}" in body and f"bob@x.com #{annotations[1]}" in body
     assert "m1 0.25" in body
     assert "Task agreement" in body and ">0%<" in body  # Positive vs Negative
@@ -110,7 +111,10 @@ def test_double_click_records_one_review_and_says_so(client, stream, htmx):
     client.post(url, data={"verdict": "accepted"}, headers=htmx)
     second = client.post(url, data={"verdict": "accepted"}, headers=htmx)
     assert second.status_code == 409
-    assert "reviewed by someone else meanwhile" in second.get_data(as_text=True)
+    # The same reviewer is told it was their own verdict, not someone else's.
+    assert f"You already reviewed annotation #{annotations[0]} (accepted)." in second.get_data(
+        as_text=True
+    )
     assert len(db.session.scalars(select(Review)).all()) == 1
 
 
@@ -130,7 +134,10 @@ def test_the_set_is_kept_and_the_end_links_back(client, stream, htmx):
     project, _, annotations = stream
     task_id = db.session.scalar(select(Task.id).order_by(Task.id.desc()))
     body = client.get(review_url(project) + f"?ids={task_id}").get_data(as_text=True)
-    assert f"Annotation #{annotations[2]}" in body and "of 2 left" in body
+    assert (
+        f"Annotation #{annotations[2]}" in body
+        and "<strong>2</strong> annotations in 1 task to review" in body
+    )
     data = {"verdict": "accepted", "ids": task_id}
     client.post(review_url(project, f"/{annotations[2]}"), data=data, headers=htmx)
     end = client.post(review_url(project, f"/{annotations[3]}"), data=data, headers=htmx).get_data(
@@ -277,7 +284,7 @@ def test_the_data_managers_form_lands_on_a_clean_url_of_the_set(client, stream):
         f"&all_matching=1&excluded={task_ids[1]}"
     )
     body = client.get(response.location).get_data(as_text=True)
-    assert "<strong>2</strong> of 2 left" in body
+    assert "<strong>2</strong> annotations in 1 task to review" in body
 
 
 def test_an_unknown_verdict_is_refused_with_the_item_again(client, stream, htmx):
@@ -453,6 +460,27 @@ def test_the_review_button_posts_and_lands_on_a_clean_url(database_url, tmp_path
         assert response.status_code == 303
         assert "csrf_token" not in response.location and "page_ids" not in response.location
         assert response.location == f"{url}?ordering=-id&ids={task_ids[0]}&ids={task_ids[2]}"
-        assert "<strong>2</strong> of 2 left" in client.get(response.location).get_data(
-            as_text=True
-        )
+        assert "<strong>2</strong> annotations in 2 tasks" in client.get(
+            response.location
+        ).get_data(as_text=True)
+
+
+def test_another_pending_tab_becomes_the_one_under_review(client, stream):
+    project, reviewer, annotations = stream
+    first = client.get(review_url(project))
+    body = first.get_data(as_text=True)
+    assert first.headers["Cache-Control"] == "no-store"  # Back/Forward fetch it again
+    assert f"Annotation #{annotations[0]} by amy@x.com" in body
+    # bob's annotation of the same task is pending: its tab offers to review it instead.
+    assert f"annotation={annotations[1]}" in body and "Review this one instead" in body
+    switched = client.get(review_url(project, f"?annotation={annotations[1]}"))
+    body = switched.get_data(as_text=True)
+    assert f"Annotation #{annotations[1]} by bob@x.com" in body
+    # The lease moved with it: the first annotation is free for another reviewer.
+    leases = db.session.scalars(select(AnnotationLease.annotation_id)).all()
+    assert leases == [annotations[1]]
+    client.post(review_url(project, f"/{annotations[1]}"), data={"verdict": "accepted"})
+    page = client.get(review_url(project, f"?annotation={annotations[0]}")).get_data(as_text=True)
+    assert "accepted · view only" in page  # bob's reviewed tab
+    bogus = client.get(review_url(project, f"?annotation={annotations[1]}")).get_data(as_text=True)
+    assert f"Annotation #{annotations[1]} is not yours to review now" in bogus

@@ -7,6 +7,7 @@ from flask import abort
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
 from reviewapp.permissions import get_project_for, may_see_dashboard
+from reviewapp.services import auto_accept
 from reviewapp.services.metrics.aggregates import project_metrics
 from reviewapp.services.metrics.definitions import ProjectMetrics
 
@@ -20,7 +21,9 @@ def metrics_api(project_id: int):
     project = get_project_for(user, project_id)
     if not may_see_dashboard(user, project):
         abort(403, "Metrics are for managers and admins, and reviewers if the project allows.")
-    return metrics_json(project_metrics(project))
+    answer = metrics_json(project_metrics(project))
+    answer["auto_accept"] = auto_accept.summary(project)
+    return answer
 
 
 def metrics_json(metrics: ProjectMetrics) -> dict:
@@ -56,6 +59,10 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
                 "pending": a.pending,
                 "acceptance_rate": a.acceptance_rate,
                 "acceptance_rate_ci": a.acceptance_rate_ci,
+                "first_pass_acceptance": a.first_pass_acceptance,
+                "first_pass_acceptance_ci": a.first_pass_acceptance_ci,
+                "first_pass_n": a.first_pass_n,
+                "times_rejected": a.times_rejected,
                 "agreement": a.agreement,
                 "agreement_n": a.agreement_n,
                 "gt_accuracy": a.gt_accuracy,
@@ -90,6 +97,7 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
                 "accepted": r.accepted,
                 "fixed": r.fixed,
                 "rejected": r.rejected,
+                "overturned": r.overturned,
             }
             for r in metrics.reviewers
         ],
@@ -181,6 +189,10 @@ OPENAPI_SCHEMAS = {
                         **_VERDICTS,
                         "acceptance_rate": _SCORE,
                         "acceptance_rate_ci": _CI,
+                        "first_pass_acceptance": _SCORE,
+                        "first_pass_acceptance_ci": _CI,
+                        "first_pass_n": _COUNT,
+                        "times_rejected": _COUNT,
                         "agreement": _SCORE,
                         "agreement_n": _COUNT,
                         "gt_accuracy": _SCORE,
@@ -220,6 +232,7 @@ OPENAPI_SCHEMAS = {
                         "accepted": _COUNT,
                         "fixed": _COUNT,
                         "rejected": _COUNT,
+                        "overturned": _COUNT,
                     }
                 ),
             },
@@ -246,6 +259,23 @@ OPENAPI_SCHEMAS = {
                     }
                 ),
                 "Annotators' answers against ground truth, per control",
+            ),
+            "auto_accept": _object(
+                {
+                    "on": {"type": "boolean"},
+                    "accepted": _COUNT,
+                    "spot_checked": _COUNT,
+                    "reviewed": _COUNT,
+                    "rejects": _COUNT,
+                    "waiting": _COUNT,
+                    "upper_bound": _SCORE,
+                    "confidence": {"type": "number"},
+                    "target": {"type": "number"},
+                    "sample_size": _COUNT,
+                    "stopped": {"type": ["string", "null"]},
+                },
+                "The auto-accept rule: tasks accepted, spot-check tasks, their annotations "
+                "reviewed and rejected, the exact one-sided upper bound on the reject share",
             ),
         },
         "The dashboard's numbers; null where a number has no items. See docs/metrics.md.",

@@ -37,8 +37,14 @@ FLAG_SETTINGS = (
     "review_only_assigned",
     "allow_self_review",
     "reviewers_see_dashboard",
+    "auto_accept",
 )
-FRACTION_SETTINGS = ("low_agreement_threshold", "iou_threshold")
+FRACTION_SETTINGS = (
+    "low_agreement_threshold",
+    "iou_threshold",
+    "auto_accept_min_agreement",
+    "auto_accept_error_target",
+)
 EDITABLE = ("label_config", *SETTINGS)
 
 
@@ -122,7 +128,8 @@ def _kind_of(name: str) -> str:
         return "fraction"
     if name == "reject_actions":
         return "list"
-    return "count" if name in ("overlap", "review_sample_percent") else "text"
+    counts = ("overlap", "review_sample_percent", "auto_accept_min_annotations")
+    return "count" if name in counts else "text"
 
 
 # bool is an int in Python: true is not an overlap, nor 1 a flag.
@@ -272,6 +279,13 @@ _SETTINGS_BODY = {
     "low_agreement_threshold": _UNIT,
     "iou_threshold": _UNIT,
     "reject_reasons": {"type": "string", "description": "One reason per line"},
+    "auto_accept": {
+        "type": "boolean",
+        "description": "Switching it on draws the spot-check among the qualifying tasks",
+    },
+    "auto_accept_min_agreement": _UNIT,
+    "auto_accept_min_annotations": {"type": "integer", "minimum": 2, "maximum": 50},
+    "auto_accept_error_target": {"type": "number", "minimum": 0.001, "maximum": 0.5},
 }
 _PROJECT_ID = path_id("project_id", "The project's id")
 _MEMBER_ANSWER = {

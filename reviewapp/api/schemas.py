@@ -8,7 +8,7 @@ and a client must ignore what it does not know.
 from __future__ import annotations
 
 from reviewapp.models import LABEL_SOURCES
-from reviewapp.services.data_manager.query import MAX_ID, MAX_PAGE_SIZE, ORDERINGS
+from reviewapp.services.data_manager.query import MAX_ID, MAX_PAGE_SIZE, ORDERINGS, STATE_FILTERS
 
 
 def ref(name: str) -> dict:
@@ -102,6 +102,15 @@ TABLE_PARAMETERS: dict[str, dict] = {
     "review_status": {
         "description": "Tasks with an annotation in this review status ('none': no annotation).",
         "schema": {"type": "string", "enum": ["pending", "accepted", "fixed", "rejected", "none"]},
+    },
+    "state": {
+        "description": (
+            "Task state; repeat it for tasks in any of the given states. in_review: a "
+            "reviewer holds one of its annotations now (shown instead of the stored state)."
+        ),
+        "schema": {"type": "array", "items": {"type": "string", "enum": list(STATE_FILTERS)}},
+        "style": "form",
+        "explode": True,
     },
     "ground_truth": {"description": "Has a ground-truth annotation.", "schema": _BOOLEAN},
     "agreement_min": {"description": "Task agreement at least this.", "schema": UNIT},
@@ -213,6 +222,7 @@ OPENAPI_SCHEMAS: dict[str, dict] = {
         "required": [
             "id",
             "source_id",
+            "state",
             "data",
             "annotation_count",
             "skipped_count",
@@ -227,6 +237,7 @@ OPENAPI_SCHEMAS: dict[str, dict] = {
         "properties": {
             "id": ID,
             "source_id": {"type": ["string", "null"], "description": "The imported file's id"},
+            "state": {"type": "string", "enum": list(STATE_FILTERS)},
             "data": {"type": "object", "description": "The task's data, as imported"},
             **_counts("annotation_count", "skipped_count"),
             "annotators": {"type": "array", "items": ref("Person")},

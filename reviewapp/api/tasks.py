@@ -12,10 +12,10 @@ from reviewapp.api.common import iso, person
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.labeling.offsets import to_label_studio
-from reviewapp.models import REVIEW_STATUSES, Annotation, Project, Task, User
+from reviewapp.models import REVIEW_STATUSES, TASK_STATES, Annotation, Project, Task, User
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
 from reviewapp.services.data_manager.bulk import apply_bulk_action
-from reviewapp.services.data_manager.task_page import Receipt, task_detail
+from reviewapp.services.data_manager.task_page import Receipt, state_history, task_detail
 from reviewapp.services.derived.scores import lock_tasks
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
 
@@ -105,6 +105,7 @@ def task_api(task_id: int):
         "id": task.id,
         "project_id": project.id,
         "source_id": task.source_id,
+        "state": task.state,
         "data": data,
         "created_at": iso(task.created_at),
         "annotations": [
@@ -152,6 +153,25 @@ def task_api(task_id: int):
                 for p in detail.pairs
             ],
         },
+    }
+
+
+@bp.get("/tasks/<int:task_id>/history")
+@token_required
+def task_history_api(task_id: int):
+    """Every change of the task's state, oldest first; the first is its creation or import."""
+    _, task = _task(task_id, REVIEWERS)
+    return {
+        "history": [
+            {
+                "from": change.from_state,
+                "to": change.to_state,
+                "at": iso(change.at),
+                "by": person(change.by),
+                "reason": change.reason,
+            }
+            for change in state_history(task.id)
+        ]
     }
 
 
@@ -293,6 +313,7 @@ OPENAPI_SCHEMAS = {
             "id",
             "project_id",
             "source_id",
+            "state",
             "data",
             "created_at",
             "annotations",
@@ -306,6 +327,7 @@ OPENAPI_SCHEMAS = {
             "id": ID,
             "project_id": ID,
             "source_id": nullable(_TEXT),
+            "state": {"type": "string", "enum": list(TASK_STATES), "description": "As stored"},
             "data": {"type": "object"},
             "created_at": TIMESTAMP,
             "annotations": {
@@ -384,6 +406,41 @@ OPENAPI_SCHEMAS = {
 }
 
 OPENAPI_PATHS = {
+    "/api/tasks/{task_id}/history": {
+        "get": op(
+            "task_history_api",
+            "tasks",
+            "The task's state changes, oldest first (reviewers and up).",
+            {
+                200: {
+                    "type": "object",
+                    "required": ["history"],
+                    "properties": {
+                        "history": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["from", "to", "at", "by", "reason"],
+                                "properties": {
+                                    "from": {
+                                        "type": ["string", "null"],
+                                        "enum": [*TASK_STATES, None],
+                                        "description": "null for the creation or import",
+                                    },
+                                    "to": {"type": "string", "enum": list(TASK_STATES)},
+                                    "at": TIMESTAMP,
+                                    "by": {"anyOf": [ref("Person"), {"type": "null"}]},
+                                    "reason": _TEXT,
+                                },
+                            },
+                        }
+                    },
+                }
+            },
+            (403, 404),
+            parameters=[_TASK_ID],
+        )
+    },
     "/api/tasks/{task_id}": {
         "get": op(
             "task_api",

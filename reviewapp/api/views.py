@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from flask import abort, request
 
 from reviewapp.api import bp
@@ -7,7 +9,7 @@ from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
-from reviewapp.services.data_manager.query import TableState, table_page
+from reviewapp.services.data_manager.query import MAX_ID, MAX_PAGE_SIZE, TableState, table_page
 from reviewapp.services.import_export.exporter import FORMATS, ONLY, export_chunks, export_filename
 from reviewapp.services.jobs.records import wait_for
 from reviewapp.services.jobs.submit import start_import
@@ -96,6 +98,8 @@ def tasks_api(project_id: int):
     state = TableState.from_args(request.args)
     if state.errors:
         abort(400, "; ".join(state.errors))
+    if request.args.get("ids", "").strip():
+        state = replace(state, task_ids=_ids(request.args["ids"]))
     page = table_page(project.id, state)
     return {
         "count": page.count,
@@ -105,11 +109,22 @@ def tasks_api(project_id: int):
     }
 
 
+def _ids(raw: str) -> tuple[int, ...]:
+    """ids=1,2,3: task ids (400 for anything else; ids of other projects simply match none)."""
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not parts or not all(p.isdigit() and 0 < int(p) <= MAX_ID for p in parts):
+        abort(400, "ids: expected task ids separated by commas, e.g. ids=1,2,3.")
+    if len(parts) > MAX_PAGE_SIZE * 10:
+        abort(400, f"ids: at most {MAX_PAGE_SIZE * 10} ids at a time.")
+    return tuple(dict.fromkeys(int(p) for p in parts))
+
+
 def task_json(row) -> dict:
     task = row.task
     return {
         "id": task.id,
         "source_id": task.source_id,
+        "state": row.state,
         "data": task.data,
         "annotation_count": task.annotation_count,
         "skipped_count": task.skipped_count,
@@ -298,7 +313,18 @@ OPENAPI_PATHS = {
             "operationId": "tasks_api",
             "tags": ["tasks"],
             "summary": "The Data Manager's table: filters, ordering, a page (reviewers and up).",
-            "parameters": table_parameters(),
+            "parameters": [
+                *table_parameters(),
+                {
+                    "name": "ids",
+                    "in": "query",
+                    "description": "Only these tasks: ids separated by commas (1,2,3).",
+                    "schema": {
+                        "type": "string",
+                        "pattern": "^\\s*(\\d+(\\s*,\\s*\\d+)*\\s*,?)?\\s*$",
+                    },
+                },
+            ],
             "responses": {
                 "200": json_body(ref("TaskList"), "A page of tasks"),
                 **errors(400, 403, 404),

@@ -15,7 +15,8 @@ def annotators(metrics: ProjectMetrics) -> Table:
     header = [
         "user_id", "email", "name", "annotations", "skipped", "accepted", "fixed", "rejected",
         "pending", "acceptance_rate", "acceptance_rate_low", "acceptance_rate_high",
-        "agreement", "agreement_n", "gt_accuracy", "gt_n", "mean_fix_size",
+        "first_pass_acceptance", "first_pass_low", "first_pass_high", "first_pass_n",
+        "times_rejected", "agreement", "agreement_n", "gt_accuracy", "gt_n", "mean_fix_size",
         "fix_n", "median_lead_time_seconds", "lead_time_n", "last_active",
     ]  # fmt: skip
     rows = [
@@ -31,6 +32,10 @@ def annotators(metrics: ProjectMetrics) -> Table:
             r.pending,
             r.acceptance_rate,
             *(r.acceptance_rate_ci or (None, None)),
+            r.first_pass_acceptance,
+            *(r.first_pass_acceptance_ci or (None, None)),
+            r.first_pass_n,
+            r.times_rejected,
             r.agreement,
             r.agreement_n,
             r.gt_accuracy,
@@ -67,7 +72,7 @@ def models(metrics: ProjectMetrics) -> Table:
 
 def reviewers(metrics: ProjectMetrics) -> Table:
     header = [
-        "user_id", "email", "name", "reviews", "accepted", "fixed", "rejected",
+        "user_id", "email", "name", "reviews", "accepted", "fixed", "rejected", "overturned",
         "median_seconds_per_review", "timed_reviews", "last_review",
     ]  # fmt: skip
     rows = [
@@ -79,6 +84,7 @@ def reviewers(metrics: ProjectMetrics) -> Table:
             r.accepted,
             r.fixed,
             r.rejected,
+            r.overturned,
             r.median_seconds,
             r.time_n,
             r.last_review,

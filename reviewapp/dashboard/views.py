@@ -11,6 +11,7 @@ from reviewapp.downloads import attachment
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Project
 from reviewapp.permissions import get_project_for, may_see_dashboard
+from reviewapp.services import auto_accept
 from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
 from reviewapp.services.metrics.confusion import (
     TOP_PAIRS,
@@ -104,6 +105,7 @@ def show(project_id: int):
         "dashboard/dashboard.html",
         ["annotator_table"],
         metrics=metrics,
+        auto=auto_accept.summary(project),
         with_models=with_models,
         model_sample=MODEL_SAMPLE_TASKS,
         gt=None,

@@ -168,7 +168,7 @@ def _own_context(project: Project, annotation: Annotation) -> dict:
         project=project,
         config=_config(project),
         annotation=annotation,
-        reviews=stream.reviews_of(annotation),
+        rounds=stream.review_rounds(project, annotation),
         editable=stream.can_edit(annotation),
         thread=thread_view(project, annotation, current_user),
         can_star=may_star_ground_truth(current_user),

@@ -87,6 +87,20 @@ class SettingsForm(FlaskForm):
         "IoU threshold for matching regions (0 to 1)", default=0.5, validators=[NumberRange(0, 1)]
     )
     reject_reasons = TextAreaField("Reasons offered when rejecting (one per line)")
+    auto_accept = BooleanField(
+        "Auto-accept tasks whose annotators all agree, after a spot-check bounds the error"
+    )
+    auto_accept_min_agreement = FloatField(
+        "Auto-accept: least task agreement (0 to 1)", default=1.0, validators=[NumberRange(0, 1)]
+    )
+    auto_accept_min_annotations = IntegerField(
+        "Auto-accept: least annotations per task", default=2, validators=[NumberRange(2, 50)]
+    )
+    auto_accept_error_target = FloatField(
+        "Auto-accept: largest share of wrong accepts (0.001 to 0.5)",
+        default=0.05,
+        validators=[NumberRange(0.001, 0.5)],
+    )
 
     def validate_default_reject_action(self, field) -> None:
         if field.data not in (self.reject_actions.data or []):

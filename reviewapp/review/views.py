@@ -29,7 +29,9 @@ from reviewapp.services.review_stream import (
     next_for_review,
     offered_reject_actions,
     queue_counts,
+    queue_task_count,
     record_verdict,
+    switch_to,
 )
 
 
@@ -63,12 +65,19 @@ def _render(
     """The stream page, or only its item region for htmx; `draft` is a refused fix, shown
     again in the editor; `answer` is page_or_blocks's message, category and status."""
     left, total = queue_counts(project, current_user, reviewed.state, reviewed.task_ids)
-    return htmx.page_or_blocks(
+    # At the start of a set, what it holds ("11 annotations in 4 tasks"): one more count.
+    tasks = (
+        queue_task_count(project, current_user, reviewed.state, reviewed.task_ids)
+        if left == total
+        else None
+    )
+    response = htmx.page_or_blocks(
         "review/stream.html",
         ["review_item"],
         project=project,
         state=reviewed.state,
         selection=reviewed.selection,
+        set_args=reviewed.to_args(),
         item=item,
         detail=task_detail(project, item.task, scores=False) if item else None,
         thread=thread_view(project, item, current_user) if item else None,
@@ -76,6 +85,7 @@ def _render(
         config=parse_label_config(project.label_config),
         left=left,
         total=total,
+        tasks=tasks,
         reasons=reject_reasons(project),
         reject_actions=offered_reject_actions,
         action_keys=REJECT_ACTION_KEYS,
@@ -84,6 +94,9 @@ def _render(
         draft=draft,
         **answer,
     )
+    # Back and Forward fetch the stream again instead of showing an item already reviewed.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/review")
@@ -99,9 +112,18 @@ def stream(project_id: int):
         return redirect(url_for("review.stream", project_id=project.id, **reviewed.to_args()))
     # Taking a lease on GET is the claim of a work queue, and idempotent: a reload hands back
     # the same annotation without a write while the lease is fresh (services/leases.py).
-    item = _claim_next(project, reviewed)
+    error = None
+    wanted = request.args.get("annotation", type=int)
+    item = (
+        switch_to(project, current_user, wanted, reviewed.state, reviewed.task_ids)
+        if wanted
+        else None
+    )
+    if wanted and item is None:
+        error = f"Annotation #{wanted} is not yours to review now; here is the next one."
+    item = item or _claim_next(project, reviewed)
     commit_before_rendering()
-    return _render(project, reviewed, item)
+    return _render(project, reviewed, item, error=error)
 
 
 @bp.post("/review")

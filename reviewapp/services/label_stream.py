@@ -17,9 +17,11 @@ from reviewapp.extensions import db
 from reviewapp.labeling import check_complete, parse_label_config
 from reviewapp.models import Annotation, Project, Review, Task, TaskLease, User, utcnow
 from reviewapp.permissions import may_star_ground_truth
+from reviewapp.services import auto_accept
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.ground_truth import set_ground_truth
 from reviewapp.services.leases import LEASE, RENEW_BEFORE, claim
+from reviewapp.services.metrics.agreement import diff_results
 
 # A claim is lost only when another labeller claimed the same task in the same instant.
 CLAIM_ATTEMPTS = 5
@@ -51,6 +53,15 @@ class LabelItem:
     comment: str = ""  # the reviewer's comment that sent it back
     reason: str = ""
     lease_until: datetime | None = None
+    rounds: tuple[ReviewRound, ...] = ()  # every review of the annotation, oldest first
+
+
+@dataclass(frozen=True)
+class ReviewRound:
+    """One review of an annotation as its annotator sees it."""
+
+    review: Review
+    changes: tuple[str, ...] = ()  # for a fix: what the reviewer changed in the answer
 
 
 @dataclass(frozen=True)
@@ -94,13 +105,37 @@ def item_for(project: Project, user: User, task: Task) -> LabelItem:
     annotation = _own_annotation(user, task)
     if annotation is None or not annotation.requeued:
         return LabelItem(task)
-    review = latest_review(annotation.id)
+    rounds = review_rounds(project, annotation)
+    review = rounds[-1].review if rounds else None
     return LabelItem(
         task,
         annotation,
         comment=review.comment if review else "",
         reason=review.reason if review else "",
+        rounds=tuple(rounds),
     )
+
+
+def review_rounds(project: Project, annotation: Annotation) -> list[ReviewRound]:
+    """The annotation's reviews, oldest first, each fix with the reviewer's changes to the
+    answer it replaced (so an annotator sees what was wrong, not only the corrected answer)."""
+    config = parse_label_config(project.label_config)
+    return [
+        ReviewRound(
+            review,
+            tuple(
+                diff_results(
+                    config,
+                    review.result_before or [],
+                    review.result_after or [],
+                    project.iou_threshold,
+                ).summary()
+            )
+            if review.verdict == "fixed"
+            else (),
+        )
+        for review in reviews_of(annotation)
+    ]
 
 
 def requeued_annotation(project: Project, user: User) -> Annotation | None:
@@ -285,6 +320,7 @@ def submit(
     if ground_truth:
         message += " " + set_ground_truth(project, annotation)
     refresh_tasks(project, [task.id], by=user, reason=reason)
+    auto_accept.consider(project, [task.id])
     return Saved(annotation, message)
 
 
@@ -298,6 +334,8 @@ def skip(project: Project, user: User, task: Task, lead_time: float | None) -> S
     annotation = existing or Annotation(
         task_id=task.id, project_id=project.id, completed_by_id=user.id
     )
+    if existing is not None:
+        annotation.round = (annotation.round or 1) + 1
     annotation.result = []
     annotation.was_cancelled = True
     annotation.ground_truth = False
@@ -354,6 +392,7 @@ def update_own(project: Project, user: User, annotation: Annotation, result: lis
     _rewrite(annotation, result, None)
     db.session.flush()
     refresh_tasks(project, [annotation.task_id], by=user, reason=reason)
+    auto_accept.consider(project, [annotation.task_id])
     return Saved(annotation, f"Updated your annotation of task {annotation.task_id}.")
 
 
@@ -363,6 +402,7 @@ def _check_complete(project: Project, result: list[dict]) -> None:
 
 
 def _rewrite(annotation: Annotation, result: list[dict], lead_time: float | None) -> None:
+    annotation.round = (annotation.round or 1) + 1
     annotation.result = result
     annotation.was_cancelled = False
     annotation.review_status = "pending"

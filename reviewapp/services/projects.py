@@ -10,6 +10,7 @@ from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError, ResultError, parse_label_config, validate_result
 from reviewapp.models import REJECT_ACTIONS, Annotation, Prediction, Project, Task, User
 from reviewapp.permissions import has_role
+from reviewapp.services import auto_accept
 from reviewapp.services.users import add_member
 
 SETTINGS = (
@@ -31,6 +32,10 @@ SETTINGS = (
     "low_agreement_threshold",
     "iou_threshold",
     "reject_reasons",
+    "auto_accept",
+    "auto_accept_min_agreement",
+    "auto_accept_min_annotations",
+    "auto_accept_error_target",
 )
 
 
@@ -44,6 +49,8 @@ def create_project(title: str, label_config: str, created_by: User | None, **set
     db.session.flush()
     if created_by is not None:
         add_member(project.id, created_by)
+    if project.auto_accept:
+        auto_accept.switch_on(project)
     return project
 
 
@@ -73,10 +80,15 @@ def update_project(project: Project, label_config: str, **settings) -> None:
                     f"{error}"
                 ) from None
         project.label_config = label_config
+    was_on = project.auto_accept
     for name, value in _canonical(settings).items():
         if name not in SETTINGS:
             raise ValueError(f"unknown project setting {name}")
         setattr(project, name, value)
+    if project.auto_accept and not was_on:
+        auto_accept.switch_on(project)
+    elif was_on and not project.auto_accept:
+        auto_accept.switch_off(project)
 
 
 def delete_project(project: Project, by: User) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select, true, update
+from sqlalchemy import BigInteger, Select, cast, delete, func, literal, or_, select, true, update
 from sqlalchemy.orm import joinedload
 
 from reviewapp.extensions import db
@@ -27,6 +27,7 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.permissions import verdict_refusal
+from reviewapp.services import auto_accept
 from reviewapp.services.data_manager.query import TableState, filtered_tasks, in_table_order
 from reviewapp.services.derived.scores import lock_task_of_annotation
 from reviewapp.services.derived.task_columns import (
@@ -78,6 +79,8 @@ def queue_tasks(project: Project, reviewer: User, state: TableState, task_ids: S
         )
     if project.review_only_finished:
         tasks = tasks.where(Task.overlap_count >= project.overlap)
+    if project.auto_accept:  # tasks waiting for the auto-accept spot-check are not reviewed
+        tasks = tasks.where(or_(Task.auto_accept.is_(None), Task.auto_accept != "pending"))
     return tasks
 
 
@@ -90,8 +93,10 @@ def offered_reject_actions(project: Project) -> list[str]:
 def rejection_values(project: Project, action: str | None, reviewer: User | None = None) -> dict:
     """The Annotation columns a rejection with this action writes (None: the project's
     default); VerdictError for an action the project does not offer."""
-    action = action or project.default_reject_action or "remove"
     offered = offered_reject_actions(project)
+    if not action:  # the default, or the first offered should the default not be
+        action = project.default_reject_action
+        action = action if action in offered else offered[0]
     if action not in offered:
         raise VerdictError(
             f"Unknown reject action {action!r}; this project offers {', '.join(offered)}."
@@ -143,7 +148,12 @@ def queue_counts(
     denormalised counts in one pass over a covering index. The reviewer's own annotations
     are found from their index range and joined to the set's tasks.
     """
-    whole_project = not state.filtered and task_ids is None and not project.review_only_assigned
+    whole_project = (
+        not state.filtered
+        and task_ids is None
+        and not project.review_only_assigned
+        and not project.auto_accept
+    )
     if whole_project:
         counts = select(Project.pending_count, Project.annotation_count).where(
             Project.id == project.id
@@ -271,8 +281,11 @@ def _ordered(project: Project, reviewer: User, tasks: Select, state: TableState)
             tasks.where(Task.agreement.is_(None)).order_by(Task.id),
         ]
     if project.review_order == "random":
-        # A multiplicative hash of the task id, salted with the reviewer: stable per reviewer.
-        return [tasks.order_by((Task.id * 2654435761 + reviewer.id * 40503) % 1000003, Task.id)]
+        # A multiplicative hash of the task id whose multiplier comes from the reviewer: one
+        # permutation per reviewer (a salt added after multiplying would only shift it).
+        multiplier = 1 + (reviewer.id * 2654435761) % 1000002
+        key = cast(Task.id, BigInteger) * literal(multiplier, BigInteger) % 1000003
+        return [tasks.order_by(key, Task.id)]
     return in_table_order(tasks, state)
 
 
@@ -400,7 +413,7 @@ def record_verdict(
     if after is not None:
         values["result"] = after
     if db.session.execute(guard.values(**values)).rowcount != 1:
-        raise StaleVerdict(f"Annotation #{annotation_id} was reviewed by someone else meanwhile.")
+        raise StaleVerdict(_stale_message(annotation_id, reviewer))
     review = Review(
         annotation_id=annotation.id,
         project_id=annotation.project_id,
@@ -411,6 +424,7 @@ def record_verdict(
         result_before=before if verdict == "fixed" else None,
         result_after=after,
         fix_size=size,
+        round=annotation.round,
     )
     db.session.add(review)
     db.session.execute(
@@ -423,9 +437,69 @@ def record_verdict(
         by=reviewer,
         reason=_reason(verdict, loop),
     )
+    auto_accept.after_verdict(project, annotation.task_id)
     return VerdictOutcome(
         review, _message(annotation_id, verdict, size, loop), diff, annotation.task_id
     )
+
+
+def _stale_message(annotation_id: int, reviewer: User) -> str:
+    """Why a verdict found its annotation no longer pending: a double click, a page from the
+    browser's history, or another reviewer."""
+    latest = db.session.scalar(
+        select(Review)
+        .where(Review.annotation_id == annotation_id)
+        .order_by(Review.id.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.reviewer_id == reviewer.id:
+        return f"You already reviewed annotation #{annotation_id} ({latest.verdict})."
+    return f"Annotation #{annotation_id} was reviewed by someone else meanwhile."
+
+
+def switch_to(
+    project: Project,
+    reviewer: User,
+    annotation_id: int,
+    state: TableState | None = None,
+    task_ids: Select | None = None,
+    now: datetime | None = None,
+) -> Annotation | None:
+    """Make this annotation the one under review (a tab of the task shown): claimed with a
+    lease if it is in the reviewer's queue, and the reviewer's other leases in the project
+    let go. None (and nothing changed) when it is not theirs to review now."""
+    state = state or TableState()
+    now = now or utcnow()
+    tasks = queue_tasks(project, reviewer, state, task_ids)
+    row = db.session.execute(
+        _candidates(
+            Annotation.id == annotation_id,
+            Annotation.project_id == project.id,
+            Annotation.task_id.in_(tasks),
+            *_eligible(project, reviewer, now),
+        )
+    ).first()
+    if row is None:
+        return None
+    claimed = _take(annotation_id, row[1], row[2], reviewer, now)
+    if claimed is not None:
+        mine = select(Annotation.id).where(Annotation.project_id == project.id)
+        db.session.execute(
+            delete(AnnotationLease).where(
+                AnnotationLease.user_id == reviewer.id,
+                AnnotationLease.annotation_id != annotation_id,
+                AnnotationLease.annotation_id.in_(mine),
+            )
+        )
+    return claimed
+
+
+def queue_task_count(
+    project: Project, reviewer: User, state: TableState, task_ids: Select | None = None
+) -> int:
+    """How many tasks of the reviewer's set have an annotation waiting for review."""
+    tasks = queue_tasks(project, reviewer, state, task_ids).where(Task.pending_count > 0)
+    return db.session.scalar(select(func.count()).select_from(tasks.subquery()))
 
 
 def _reason(verdict: str, loop: dict) -> str:

@@ -15,8 +15,11 @@ from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_
 from reviewapp.services.data_manager.query import (
     ORDERINGS,
     PAGE_SIZES,
+    STATE_NAMES,
     Selection,
     TableState,
+    in_review_ids,
+    state_counts,
     table_page,
 )
 from reviewapp.services.data_manager.saved_views import (
@@ -28,7 +31,7 @@ from reviewapp.services.data_manager.saved_views import (
     saved_views,
     set_hidden_columns,
 )
-from reviewapp.services.data_manager.task_page import task_detail
+from reviewapp.services.data_manager.task_page import state_history, task_detail
 from reviewapp.services.import_export.exporter import FORMATS, export_chunks, export_filename
 from reviewapp.services.jobs.records import wait_for
 from reviewapp.tasks import bp
@@ -55,12 +58,19 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
         project=project,
         state=state,
         page=table_page(project.id, state),
+        state_counts=state_counts(project.id),
+        state_names=STATE_NAMES,
         columns=COLUMNS,
         hidden=hidden_columns(current_user, project.id),
         views=saved_views(project.id),
         members=members,
         reviewers=[m for m in members if m.role in REVIEWERS and m.active],
-        actions=[a for a in ACTIONS.values() if has_role(current_user, a.roles)],
+        actions=[
+            a
+            for a in ACTIONS.values()
+            if has_role(current_user, a.roles)
+            and (a.name != "undo_auto_accept" or project.auto_accept_seed is not None)
+        ],
         label_options=[(c.name, label) for c in config.controls.values() for label in c.labels],
         preview=next(iter(config.objects.values())),
         orderings=ORDERINGS,
@@ -214,6 +224,9 @@ def task_page(project_id: int, task_id: int):
         project=project,
         task=task,
         detail=detail,
+        states=state_history(task.id),
+        shown_state="in_review" if task.id in in_review_ids(project.id) else task.state,
+        state_names=STATE_NAMES,
         threads=threads,
         selected=request.args.get("annotation", type=int),
     )

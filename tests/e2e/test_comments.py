@@ -55,7 +55,8 @@ def test_comment_on_a_region_notify_and_resolve(page, live_server):
     mark = page.locator('.marked-result mark.span[data-region-id="r1"] .comment-mark.open')
     expect(mark).to_have_text("✎ 1")
     # The review stream is still there, the comment's keys did not give a verdict.
-    expect(page.locator(".progress")).to_contain_text("1 of 1 left")
+    expect(page.locator(".review-item h1")).to_contain_text("Annotation #")
+    expect(page.locator(".progress")).to_contain_text("1 annotation")
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, "ann@example.com", factories.PASSWORD)

@@ -83,7 +83,7 @@ def test_pages_run_under_the_policy_and_cancel_clears_the_confirmation(watched, 
     expect(page.locator(".table-count")).to_contain_text("3 tasks")
 
     page.get_by_role("button", name="Review 1 task").click()
-    expect(page.locator(".progress")).to_contain_text("1 of 1 left")
+    expect(page.locator(".progress")).to_contain_text("1 annotation in 1 task to review")
     page.locator("button.verdict.accept").click()
     expect(page.locator("#flash")).to_contain_text("Accepted annotation")
 

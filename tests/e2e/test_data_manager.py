@@ -62,7 +62,7 @@ def test_filter_order_select_assign_and_review(page, live_server):
     requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.get_by_role("button", name="Review 3 tasks").click()
-    expect(page.locator(".progress")).to_contain_text("3 of 3 left")
+    expect(page.locator(".progress")).to_contain_text("3 annotations in 3 tasks to review")
     # The button posts the selection; the stream's URL (and every URL on the way) has no token.
     assert f"/projects/{project_id}/review?" in page.url and "csrf_token" not in page.url
     assert requested and not [url for url in requested if "csrf_token" in url]

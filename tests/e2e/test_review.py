@@ -26,7 +26,7 @@ def test_review_three_tasks_accept_fix_reject(page, live_server):
     for box in page.locator('table.tasks tbody input[name="ids"]').all()[:3]:
         box.check()
     page.get_by_role("button", name="Review 3 tasks").click()
-    expect(page.locator(".progress")).to_contain_text("3 of 3 left")
+    expect(page.locator(".progress")).to_contain_text("3 annotations in 3 tasks to review")
     expect(page.locator("h1")).to_contain_text("by ann@example.com")
 
     page.keyboard.press("a")  # accept with the keyboard

@@ -29,6 +29,7 @@ from reviewapp.models import (
     utcnow,
 )
 from reviewapp.permissions import MANAGERS, REVIEWERS, has_role
+from reviewapp.services import auto_accept
 from reviewapp.services.derived.scores import lock_tasks
 from reviewapp.services.derived.task_columns import (
     clear_ground_truth,
@@ -245,6 +246,12 @@ def delete_tasks(request: BulkRequest) -> str:
     return f"Deleted {_plural(deleted, 'task')}."
 
 
+def undo_auto_accept(request: BulkRequest) -> str:
+    """Take back the system reviewer's auto-accepts on the selected tasks."""
+    undone = sum(auto_accept.undo(request.project, list(c), request.user) for c in request.chunks())
+    return f"Undid the auto-accept of {_plural(undone, 'annotation')}; they are back in review."
+
+
 ACTIONS: dict[str, BulkAction] = {
     action.name: action
     for action in (
@@ -288,6 +295,7 @@ ACTIONS: dict[str, BulkAction] = {
             confirm=confirm_delete_tasks,
             destructive=True,
         ),
+        BulkAction("undo_auto_accept", "Undo auto-accept", MANAGERS, undo_auto_accept),
     )
 }
 

@@ -10,7 +10,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, event, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    event,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from reviewapp.db import text_search
@@ -18,13 +29,16 @@ from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import (
     LABEL_SOURCES,
+    TASK_STATES,
     Annotation,
+    AnnotationLease,
     Project,
     Review,
     ReviewerAssignment,
     Task,
     TaskLabel,
     User,
+    utcnow,
 )
 from reviewapp.services.metrics.confusion import gt_confusion_task_ids
 
@@ -39,8 +53,18 @@ ORDERINGS = {
 }
 # Columns that may be empty; empty values sort last in both directions.
 NULLABLE = {"agreement", "prediction_score", "annotator"}
-REPEATABLE = {"annotator"}
+REPEATABLE = {"annotator", "state"}
 REVIEW_STATUS_FILTERS = ("pending", "accepted", "fixed", "rejected", "none")
+# "in_review" is not stored: a task is in review while a reviewer holds a live lease on one
+# of its annotations (an expired lease needs no write). It shows instead of the stored state.
+STATE_FILTERS = (*TASK_STATES, "in_review")
+STATE_NAMES = {
+    "annotating": "Annotating",
+    "needs_review": "Needs review",
+    "in_review": "In review",
+    "returned": "Returned",
+    "done": "Done",
+}
 UNRESOLVED_COMMENTS_FILTERS = ("has", "none")
 PAGE_SIZES = (10, 25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -133,6 +157,7 @@ FILTERS = {
     "annotator": _id,  # repeatable: tasks every given annotator annotated
     "reviewer": _id,
     "review_status": _choice(REVIEW_STATUS_FILTERS),
+    "state": _choice(STATE_FILTERS),  # repeatable: tasks in any of the given states
     "ground_truth": _bool,
     "agreement_min": _unit,
     "agreement_max": _unit,
@@ -157,6 +182,7 @@ class TableState:
     annotator: tuple[int, ...] = ()
     reviewer: int | None = None
     review_status: str | None = None
+    state: tuple[str, ...] = ()
     ground_truth: bool | None = None
     agreement_min: float | None = None
     agreement_max: float | None = None
@@ -169,6 +195,8 @@ class TableState:
     label: str | None = None
     label_source: str | None = None
     gt_confusion: str | None = None  # JSON, see _gt_confusion
+    # Only these tasks (the API's ids=): not a filter of the page, whose checkboxes are "ids".
+    task_ids: tuple[int, ...] = ()
     unresolved_comments: str | None = None  # "has" or "none"
     errors: tuple[str, ...] = field(default=(), compare=False)
 
@@ -324,6 +352,64 @@ def _gt_confusion_ids(project_id: int, cell: str) -> list[int]:
     return cache[project_id, cell]
 
 
+IN_REVIEW_IDS = "reviewapp_in_review_ids"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_in_review_ids(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(IN_REVIEW_IDS, None)
+
+
+def in_review_ids(project_id: int) -> list[int]:
+    """The project's tasks a reviewer holds a live lease on one annotation of (few: one per
+    reviewer at work), read once per transaction."""
+    cache = db.session.info.setdefault(IN_REVIEW_IDS, {})
+    if project_id not in cache:
+        cache[project_id] = list(
+            db.session.scalars(
+                select(Annotation.task_id)
+                .join(AnnotationLease, AnnotationLease.annotation_id == Annotation.id)
+                .where(Annotation.project_id == project_id, AnnotationLease.until > utcnow())
+                .distinct()
+            )
+        )
+    return cache[project_id]
+
+
+def _state_condition(project_id: int, wanted: tuple[str, ...]) -> ColumnElement:
+    live = in_review_ids(project_id)
+    ids = bindparam("in_review_ids", live, expanding=True, literal_execute=True)
+    stored = [name for name in wanted if name != "in_review"]
+    parts = []
+    if stored:
+        parts.append(
+            and_(Task.state.in_(stored), Task.id.not_in(ids)) if live else Task.state.in_(stored)
+        )
+    if "in_review" in wanted:
+        parts.append(Task.id.in_(ids) if live else false())
+    return or_(*parts)
+
+
+def state_counts(project_id: int) -> dict[str, int]:
+    """How many of the project's tasks are in each state, in review counted apart (an index
+    scan of (project_id, state) and the few live leases)."""
+    counts = dict.fromkeys(STATE_FILTERS, 0)
+    counts.update(
+        db.session.execute(
+            select(Task.state, func.count())
+            .where(Task.project_id == project_id)
+            .group_by(Task.state)
+        ).all()
+    )
+    live = in_review_ids(project_id)
+    if live:
+        for stored in db.session.scalars(select(Task.state).where(Task.id.in_(live))):
+            counts[stored] -= 1
+            counts["in_review"] += 1
+    return counts
+
+
 def _text_indexed(q: str) -> bool:
     return text_search.indexed(db.session.get_bind().dialect.name, q.lower())
 
@@ -354,6 +440,10 @@ def _conditions(project_id: int, s: TableState) -> list:
             conditions.append(
                 and_(Task.accepted_count == 0, Task.fixed_count == 0, Task.rejected_count == 0)
             )
+    if s.task_ids:
+        conditions.append(Task.id.in_(s.task_ids))
+    if s.state:
+        conditions.append(_state_condition(project_id, s.state))
     if s.ground_truth is not None:
         conditions.append(Task.has_ground_truth.is_(s.ground_truth))
     for column, low, high in (
@@ -507,6 +597,12 @@ class TaskRow:
     annotators: list[Person]
     assigned: list[Person]  # reviewers assigned to the task now, by email
     reviewed: list[Person]  # who gave a verdict on one of its annotations, by email
+    in_review: bool = False  # a reviewer holds one of its annotations now
+
+    @property
+    def state(self) -> str:
+        """The state shown: in review over the stored one."""
+        return "in_review" if self.in_review else self.task.state
 
     @property
     def reviewers(self) -> list[Person]:
@@ -568,9 +664,16 @@ def task_rows(ids: list[int]) -> list[TaskRow]:
     def by_email(people: dict[int, Person]) -> list[Person]:
         return sorted(people.values(), key=lambda p: p.email)
 
+    live = set()
+    for project_id in {t.project_id for t in tasks.values()}:
+        live.update(in_review_ids(project_id))
     return [
         TaskRow(
-            tasks[i], list(annotators[i].values()), by_email(assigned[i]), by_email(reviewed[i])
+            tasks[i],
+            list(annotators[i].values()),
+            by_email(assigned[i]),
+            by_email(reviewed[i]),
+            i in live,
         )
         for i in ids
         if i in tasks

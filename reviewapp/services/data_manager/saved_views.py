@@ -17,6 +17,7 @@ COLUMNS = {
     "agreement": "Agreement",
     "prediction_score": "Prediction score",
     "reviewers": "Reviewers",
+    "state": "State",
     "review_status": "Review status",
     "ground_truth": "Ground truth",
     "unresolved_comments": "Unresolved comments",

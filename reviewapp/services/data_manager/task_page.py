@@ -19,7 +19,16 @@ from sqlalchemy.orm import aliased
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig, parse_label_config
 from reviewapp.labeling.config import REGION_TAGS, Control
-from reviewapp.models import Annotation, Prediction, Project, Review, ReviewerAssignment, Task, User
+from reviewapp.models import (
+    Annotation,
+    Prediction,
+    Project,
+    Review,
+    ReviewerAssignment,
+    Task,
+    TaskStateChange,
+    User,
+)
 from reviewapp.services.metrics.agreement import Comparison, compare
 
 
@@ -162,6 +171,26 @@ class TaskDetail:
     def pair(self, a_id: int, b_id: int) -> PairScore | None:
         """The pair score of two annotations in either order; None on the diagonal."""
         return self._by_pair.get((a_id, b_id))
+
+
+@dataclass(frozen=True)
+class StateChange:
+    from_state: str | None  # None for the first entry: the task's creation or import
+    to_state: str
+    at: datetime
+    by: User | None  # None for the system (a migration, a job without a user)
+    reason: str
+
+
+def state_history(task_id: int) -> list[StateChange]:
+    """Every change of the task's state, oldest first."""
+    rows = db.session.execute(
+        select(TaskStateChange, User)
+        .outerjoin(User, User.id == TaskStateChange.by_id)
+        .where(TaskStateChange.task_id == task_id)
+        .order_by(TaskStateChange.id)
+    )
+    return [StateChange(c.from_state, c.to_state, c.at, user, c.reason) for c, user in rows]
 
 
 def task_detail(project: Project, task: Task, scores: bool = True) -> TaskDetail:

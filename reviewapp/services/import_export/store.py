@@ -9,6 +9,7 @@ from reviewapp.db.bulk_insert import insert_plain_rows, insert_returning_ids
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfig
 from reviewapp.models import Annotation, Prediction, Project, Task, TaskLabel
+from reviewapp.services import auto_accept
 from reviewapp.services.derived.scores import insert_scores, score_task
 from reviewapp.services.derived.task_columns import (
     AnnotationRow,
@@ -141,6 +142,8 @@ class TaskStore:
         if policy.sample_percent < 100 and annotation_ids:
             # The review sample is drawn by annotation id, known only now.
             refresh_tasks(self.project, ids, results_changed=False, reason="review sample")
+        if self.project.auto_accept and annotation_ids:
+            auto_accept.consider(self.project, ids)
         self.summary.task_count += len(tasks)
         self.summary.annotation_count += len(annotations)
         self.summary.skipped_annotation_count += sum(a["was_cancelled"] for a in annotations)

@@ -261,6 +261,7 @@ def _annotators(
         .group_by(GtScore.user_id)
     )
     fixes = _fix_sizes(project_id)
+    passes = _first_passes(project_id)
     lead_times = _median_lead_times(project_id, done)
     agreement: dict[int, list] = defaultdict(lambda: [0.0, 0])
     for (a, b), (total, n) in pair_totals.items():
@@ -295,6 +296,7 @@ def _annotators(
                 median_lead_time=lead_time,
                 lead_time_n=lead_n,
                 last_active=last[uid],
+                **passes.get(uid, {}),
             )
         )
     return rows
@@ -441,6 +443,64 @@ def _models(project_id: int) -> list[ModelRow]:
     return rows
 
 
+def _first_passes(project_id: int) -> dict[int, dict[str, int]]:
+    """{annotator: first_pass, first_pass_n, times_rejected} from the reviews grouped per
+    annotation (definitions.first_pass, in SQL)."""
+    per_annotation = (
+        select(
+            Review.annotation_id.label("annotation_id"),
+            func.count().filter(Review.verdict == "rejected").label("rejections"),
+        )
+        .where(Review.project_id == project_id)
+        .group_by(Review.annotation_id)
+        .subquery()
+    )
+    passed = (per_annotation.c.rejections == 0) & Annotation.review_status.in_(
+        ("accepted", "fixed")
+    )
+    rows = db.session.execute(
+        select(
+            Annotation.completed_by_id,
+            func.count().filter(passed),
+            func.count(),
+            func.sum(per_annotation.c.rejections),
+        )
+        .join(per_annotation, per_annotation.c.annotation_id == Annotation.id)
+        .where(Annotation.project_id == project_id, Annotation.was_cancelled.is_(False))
+        .group_by(Annotation.completed_by_id)
+    )
+    return {
+        uid: {"first_pass": ok, "first_pass_n": n, "times_rejected": int(rejected or 0)}
+        for uid, ok, n, rejected in rows
+    }
+
+
+def _overturns(project_id: int) -> dict[int, int]:
+    """{reviewer: verdicts of theirs overturned} (definitions.overturned, in SQL: each review
+    beside the next one on its annotation)."""
+    window = {"partition_by": Review.annotation_id, "order_by": Review.id}
+    reviews = (
+        select(
+            Review.reviewer_id,
+            Review.round,
+            func.lead(Review.reviewer_id).over(**window).label("next_reviewer"),
+            func.lead(Review.round).over(**window).label("next_round"),
+        )
+        .where(Review.project_id == project_id)
+        .subquery()
+    )
+    return dict(
+        db.session.execute(
+            select(reviews.c.reviewer_id, func.count())
+            .where(
+                reviews.c.next_reviewer != reviews.c.reviewer_id,
+                reviews.c.next_round == reviews.c.round,
+            )
+            .group_by(reviews.c.reviewer_id)
+        ).all()
+    )
+
+
 def _reviewers(project_id: int) -> list[ReviewerRow]:
     """Everyone who gave a verdict on an annotation of the project, by name: counts and last
     review per reviewer, and the median gap between their consecutive reviews, all summed
@@ -458,6 +518,7 @@ def _reviewers(project_id: int) -> list[ReviewerRow]:
     if not counts:
         return []
     gaps = _review_gap_medians(project_id)
+    overturns = _overturns(project_id)
     people = {
         uid: (email, name)
         for uid, email, name in db.session.execute(
@@ -469,7 +530,19 @@ def _reviewers(project_id: int) -> list[ReviewerRow]:
         email, name = people[uid]
         gap, gap_n = gaps.get(uid, (None, 0))
         rows.append(
-            ReviewerRow(uid, email, name or "", total, accepted, fixed, rejected, gap, gap_n, last)
+            ReviewerRow(
+                uid,
+                email,
+                name or "",
+                total,
+                accepted,
+                fixed,
+                rejected,
+                gap,
+                gap_n,
+                last,
+                overturns.get(uid, 0),
+            )
         )
     return sorted(rows, key=lambda r: r.label.lower())
 

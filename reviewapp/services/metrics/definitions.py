@@ -74,6 +74,10 @@ class AnnotatorRow:
     - median_lead_time: median lead time in seconds of their non-skipped annotations that
       have one; lead_time_n = those annotations.
     - last_active: when they created their latest annotation (skipped ones included).
+    - first_pass_acceptance: first_pass / first_pass_n, where first_pass_n counts their
+      non-skipped annotations with at least one review and first_pass those of them now
+      accepted or fixed that no review ever rejected (see ``first_pass``).
+    - times_rejected: every rejection their annotations received, each round counted.
     """
 
     id: int
@@ -94,6 +98,18 @@ class AnnotatorRow:
     median_lead_time: float | None = None
     lead_time_n: int = 0
     last_active: datetime | None = None
+    first_pass: int = 0
+    first_pass_n: int = 0
+    times_rejected: int = 0
+
+    @property
+    def first_pass_acceptance(self) -> float | None:
+        return self.first_pass / self.first_pass_n if self.first_pass_n else None
+
+    @property
+    def first_pass_acceptance_ci(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the first-pass acceptance (n = first_pass_n)."""
+        return wilson(self.first_pass, self.first_pass_n)
 
     @property
     def reviewed(self) -> int:
@@ -203,6 +219,8 @@ class ReviewerRow:
     median_seconds: the median time per review, where a review's time is the gap since the
     same reviewer's previous review in this project, capped at 10 minutes (a longer gap is
     a break, counted as 10 minutes); their first review has no time. time_n = reviews timed.
+    overturned: how many of their verdicts a different reviewer later replaced on the same
+    round of the annotation (see ``overturned``); overturn_rate = overturned / reviews.
     """
 
     id: int
@@ -215,6 +233,11 @@ class ReviewerRow:
     median_seconds: float | None
     time_n: int
     last_review: datetime | None
+    overturned: int = 0  # their verdicts another reviewer replaced (see ``overturned``)
+
+    @property
+    def overturn_rate(self) -> float | None:
+        return self.overturned / self.reviews if self.reviews else None
 
     @property
     def label(self) -> str:
@@ -440,6 +463,8 @@ ANNOTATOR_ORDERS = {
     "rejected": lambda r: r.rejected,
     "pending": lambda r: r.pending,
     "acceptance_rate": lambda r: r.acceptance_rate,
+    "first_pass_acceptance": lambda r: r.first_pass_acceptance,
+    "times_rejected": lambda r: r.times_rejected,
     "agreement": lambda r: r.agreement,
     "gt_accuracy": lambda r: r.gt_accuracy,
     "mean_fix_size": lambda r: r.mean_fix_size,
@@ -457,3 +482,21 @@ def sort_annotators(rows: Sequence[AnnotatorRow], order: str) -> list[AnnotatorR
     present = [r for r in by_email if key(r) is not None]
     empty = [r for r in by_email if key(r) is None]
     return sorted(present, key=key, reverse=descending) + empty
+
+
+def first_pass(verdicts: Sequence[str], status: str) -> bool:
+    """Whether a reviewed annotation passed on its first round: it is accepted or fixed now
+    and none of its reviews (``verdicts``, every round) rejected it. A return, a
+    resubmission and an accept is not a first pass."""
+    return bool(verdicts) and status in ("accepted", "fixed") and "rejected" not in verdicts
+
+
+def overturned(reviews: Sequence[tuple[int, int]]) -> list[bool]:
+    """For one annotation's reviews in order, as (reviewer id, round judged): whether each
+    was overturned, i.e. the next review is by a different reviewer on the same round (the
+    annotator did not change the result in between). A fix leaves its round: the verdict
+    that replaces a fix judges the result the fix made."""
+    return [
+        k + 1 < len(reviews) and reviews[k + 1][1] == r[1] and reviews[k + 1][0] != r[0]
+        for k, r in enumerate(reviews)
+    ]

@@ -3,8 +3,8 @@
 Threaded comments on annotations (optionally anchored to a region or a control), their
 notifications, and the task column unresolved_comments.
 
-Revision ID: 0011_comments
-Revises: 0010_task_states
+Revision ID: 0013_comments
+Revises: 0012_auto_accept
 Create Date: 2026-12-04 19:00:00
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_comments'
-down_revision = '0010_task_states'
+revision = '0013_comments'
+down_revision = '0012_auto_accept'
 branch_labels = None
 depends_on = None
 
