@@ -6,6 +6,7 @@
     python bench/steps.py count-reviews
     python bench/steps.py add-reviews PROJECT_ID FIRST_REVIEWER_ID N
     python bench/steps.py store-annotations PROJECT_ID
+    python bench/steps.py add-comments PROJECT_ID REVIEWER_EMAIL N
     python bench/steps.py database-mb
 
 The app is configured from the environment run.py sets (REVIEWAPP_DATABASE_URL...). Each
@@ -25,6 +26,7 @@ from reviewapp import create_app
 from reviewapp.extensions import db
 from reviewapp.labeling.presets import TEXT_CLASSIFICATION
 from reviewapp.models import Annotation, Project, Review
+from reviewapp.services.comments import add_comment
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.projects import create_project
 from reviewapp.services.users import find_user
@@ -117,6 +119,30 @@ def store_annotations(project_id: int) -> tuple[float, float]:
     return statistics.median(timed) * 1000, timed[int(0.95 * (len(timed) - 1))] * 1000
 
 
+def add_comments(project_id: int, reviewer: str, n: int) -> tuple[float, float]:
+    """A comment by the reviewer on n annotations spread over the project (every k-th), each
+    committed on its own as the page does; p50 and p95 ms of one."""
+    user = find_user(reviewer)
+    total = db.session.scalar(
+        select(func.count(Annotation.id)).where(Annotation.project_id == project_id)
+    )
+    step = max(total // max(n, 1), 1)
+    ids = db.session.scalars(
+        select(Annotation.id)
+        .where(Annotation.project_id == project_id, Annotation.id % step == 0)
+        .order_by(Annotation.id)
+        .limit(n)
+    ).all()
+    samples = []
+    for annotation_id in ids:
+        start = time.perf_counter()
+        add_comment(db.session.get(Annotation, annotation_id), user, "Please check this one.")
+        db.session.commit()
+        samples.append(time.perf_counter() - start)
+    timed = sorted(samples[UNTIMED_STORES:]) or [0.0]
+    return statistics.median(timed) * 1000, timed[int(0.95 * (len(timed) - 1))] * 1000
+
+
 def wait_job(project_id: int) -> str:
     """Wait for the project's newest job to finish; its status and message."""
     from reviewapp.models import Job
@@ -154,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("first_reviewer_id", type=int)
     add.add_argument("n", type=int)
     steps.add_parser("store-annotations").add_argument("project_id", type=int)
+    comments = steps.add_parser("add-comments")
+    comments.add_argument("project_id", type=int)
+    comments.add_argument("reviewer")
+    comments.add_argument("n", type=int)
     steps.add_parser("database-mb")
     steps.add_parser("wait-job").add_argument("project_id", type=int)
     args = parser.parse_args(argv)
@@ -168,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             print(*count_reviews())
         elif args.step == "add-reviews":
             add_reviews(args.project_id, args.first_reviewer_id, args.n)
+        elif args.step == "add-comments":
+            print(*add_comments(args.project_id, args.reviewer, args.n))
         elif args.step == "wait-job":
             print(wait_job(args.project_id))
         elif args.step == "database-mb":

@@ -68,6 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from reviewapp.api import bp as api_bp
     from reviewapp.auth import bp as auth_bp
     from reviewapp.cli import register_cli
+    from reviewapp.comments import bp as comments_bp
     from reviewapp.dashboard import bp as dashboard_bp
     from reviewapp.docs import bp as docs_bp
     from reviewapp.jobs import bp as jobs_bp
@@ -88,6 +89,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(label_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(comments_bp)
     app.register_blueprint(api_bp)
     app.url_value_preprocessor(ids_in_range)
     csrf.exempt(api_bp)  # the API authenticates by token only, never by session cookie

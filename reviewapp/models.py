@@ -249,6 +249,8 @@ class Task(db.Model):
     # Auto-accept: "spot_check" (reviewed as usual, counts toward the bound), "pending"
     # (waits for the spot-check, out of the review queue), "accepted", "undone"; None: none.
     auto_accept: Mapped[str | None] = mapped_column(String(16))
+    # Comments on the task's annotations not resolved yet (services.comments keeps it).
+    unresolved_comments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Lower-cased string values of data, so a text search does not match JSON keys.
     data_text: Mapped[str] = mapped_column(Text, default="")
     # The imported file's own task id and meta, kept so results join back to the source.
@@ -289,6 +291,7 @@ class Task(db.Model):
         Index("ix_task_project_ground_truth", "project_id", "has_ground_truth"),
         Index("ix_task_project_state", "project_id", "state", "id"),
         Index("ix_task_project_overlap_count", "project_id", "overlap_count", "id"),
+        Index("ix_task_project_unresolved_comments", "project_id", "unresolved_comments", "id"),
     )
 
     def __repr__(self) -> str:
@@ -419,6 +422,61 @@ class TaskStateChange(db.Model):
     by: Mapped[User | None] = relationship()
 
     __table_args__ = (Index("ix_task_state_change_task", "task_id", "id"),)
+
+
+COMMENT_MAX_LENGTH = 5000
+
+
+class Comment(db.Model):
+    """A comment on an annotation, optionally anchored to one of its regions (a result id) or
+    to one control; a reply has a parent. Resolving and reopening keep the row."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotation.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    region_id: Mapped[str | None] = mapped_column(String(100))
+    control: Mapped[str | None] = mapped_column(String(100))
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+    __table_args__ = (
+        Index("ix_comment_annotation", "annotation_id", "id"),
+        Index("ix_comment_task_resolved", "task_id", "resolved"),
+        Index("ix_comment_parent", "parent_id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} on annotation {self.annotation_id}>"
+
+
+class Notification(db.Model):
+    """A comment someone should read: unread until read_at."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    comment: Mapped[Comment] = relationship()
+
+    __table_args__ = (
+        Index("ix_notification_user_read", "user_id", "read_at", "id"),
+        Index("ix_notification_comment", "comment_id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} for user {self.user_id}>"
 
 
 class ReviewerAssignment(db.Model):

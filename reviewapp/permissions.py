@@ -46,6 +46,26 @@ def may_manage_webhooks(user: User, project_id: int | None) -> bool:
     return has_role(user, ("admin",)) or (has_role(user, MANAGERS) and is_member(user, project_id))
 
 
+def may_comment(user: User, project: Project, annotation: Annotation) -> bool:
+    """Comment on an annotation (and resolve or reopen its comments): its author, and the
+    project's reviewers, managers and admins (the caller has checked they see the project)."""
+    if not user.is_authenticated or annotation.project_id != project.id:
+        return False
+    return annotation.completed_by_id == user.id or has_role(user, REVIEWERS)
+
+
+def get_annotation_for(user: User, annotation_id: int) -> tuple[Project, Annotation]:
+    """The annotation and its project if the user may see it: a member (or admin) who is
+    its author or a reviewer, manager or admin; 404 otherwise, so it does not leak."""
+    annotation = db.session.get(Annotation, annotation_id)
+    if annotation is None:
+        abort(404)
+    project = get_project_for(user, annotation.project_id)
+    if not may_comment(user, project, annotation):
+        abort(404)
+    return project, annotation
+
+
 def verdict_refusal(user: User, project: Project, annotation: Annotation) -> str | None:
     """Why the user may not review this annotation, or None when they may: reviewers,
     managers and admins; not their own annotation unless the project allows self-review;

@@ -286,6 +286,7 @@ def test_tasks_api(client, dm):
         "reviewers",
         "review_status",
         "ground_truth",
+        "unresolved_comments",
         "created_at",
     }
     bad = client.get(

@@ -88,4 +88,10 @@ def test_upgrade_from_0009_keeps_every_row_and_maps_reject_mode(tmp_path):
         "FROM project ORDER BY id"
     ).fetchall()
     assert counts == [(1, 0, 1, 0, 0), (2, 1, 0, 0, 0)]
+    # 0015: no comments yet, so none unresolved.
+    unresolved = connection.execute(
+        "SELECT id, unresolved_comments FROM task ORDER BY id"
+    ).fetchall()
+    assert unresolved == [(1, 0), (2, 0)]
+    assert connection.execute("SELECT count(*) FROM comment").fetchone() == (0,)
     assert connection.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -142,6 +142,10 @@ TABLE_PARAMETERS: dict[str, dict] = {
         ),
         "schema": {"type": "string", "contentMediaType": "application/json"},
     },
+    "unresolved_comments": {
+        "description": "'has': tasks with an unresolved comment; 'none': tasks without.",
+        "schema": {"type": "string", "enum": ["has", "none"]},
+    },
 }
 
 
@@ -251,6 +255,11 @@ OPENAPI_SCHEMAS: dict[str, dict] = {
                 "description": "Annotations by latest verdict",
             },
             "ground_truth": {"type": "boolean"},
+            "unresolved_comments": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Comments on its annotations not resolved yet",
+            },
             "created_at": TIMESTAMP,
         },
     },

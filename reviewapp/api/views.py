@@ -139,6 +139,7 @@ def task_json(row) -> dict:
             "pending": task.pending_count,
         },
         "ground_truth": task.has_ground_truth,
+        "unresolved_comments": task.unresolved_comments,
         "created_at": task.created_at.isoformat() + "Z",
     }
 

@@ -23,6 +23,7 @@ from reviewapp.permissions import (
 )
 from reviewapp.prefetch import decline_prefetch, is_prefetch
 from reviewapp.services import label_stream as stream
+from reviewapp.services.comments import thread_view
 from reviewapp.services.ground_truth import GroundTruthError, toggle_ground_truth
 from reviewapp.urls import safe_next
 
@@ -154,6 +155,11 @@ def _stream_context(project: Project, item: stream.LabelItem | None) -> dict:
         can_star=may_star_ground_truth(current_user),
         error=None,
         draft=None,  # the result the user sent, shown again when it was refused
+        thread=(
+            thread_view(project, item.annotation, current_user)
+            if item is not None and item.annotation is not None
+            else None
+        ),
     )
 
 
@@ -164,6 +170,7 @@ def _own_context(project: Project, annotation: Annotation) -> dict:
         annotation=annotation,
         rounds=stream.review_rounds(project, annotation),
         editable=stream.can_edit(annotation),
+        thread=thread_view(project, annotation, current_user),
         can_star=may_star_ground_truth(current_user),
         error=None,
         draft=None,

@@ -16,6 +16,7 @@ from reviewapp.permissions import REVIEWERS, get_in_project, get_project_for
 from reviewapp.prefetch import decline_prefetch, is_prefetch
 from reviewapp.review import bp
 from reviewapp.review.forms import VerdictForm
+from reviewapp.services.comments import thread_view
 from reviewapp.services.data_manager.query import Selection, TableState
 from reviewapp.services.data_manager.task_page import task_detail
 from reviewapp.services.projects import reject_reasons
@@ -79,6 +80,8 @@ def _render(
         set_args=reviewed.to_args(),
         item=item,
         detail=task_detail(project, item.task, scores=False) if item else None,
+        thread=thread_view(project, item, current_user) if item else None,
+        stream_url=url_for("review.stream", project_id=project.id, **reviewed.to_args()),
         config=parse_label_config(project.label_config),
         left=left,
         total=total,

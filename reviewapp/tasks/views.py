@@ -10,6 +10,7 @@ from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for, has_role
+from reviewapp.services.comments import thread_views
 from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_action
 from reviewapp.services.data_manager.query import (
     ORDERINGS,
@@ -217,6 +218,7 @@ def task_page(project_id: int, task_id: int):
     project = get_project_for(current_user, project_id, REVIEWERS)
     task = get_in_project(Task, task_id, project)
     detail = task_detail(project, task)
+    threads = thread_views(project, task.annotations, current_user)
     return render_template(
         "tasks/task.html",
         project=project,
@@ -225,4 +227,6 @@ def task_page(project_id: int, task_id: int):
         states=state_history(task.id),
         shown_state="in_review" if task.id in in_review_ids(project.id) else task.state,
         state_names=STATE_NAMES,
+        threads=threads,
+        selected=request.args.get("annotation", type=int),
     )

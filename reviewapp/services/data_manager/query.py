@@ -66,6 +66,7 @@ STATE_NAMES = {
     "returned": "Returned",
     "done": "Done",
 }
+UNRESOLVED_COMMENTS_FILTERS = ("has", "none")
 PAGE_SIZES = (10, 25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -170,6 +171,7 @@ FILTERS = {
     "label": _label,
     "label_source": _choice(LABEL_SOURCES),
     "gt_confusion": _gt_confusion,
+    "unresolved_comments": _choice(UNRESOLVED_COMMENTS_FILTERS),
 }
 
 
@@ -196,6 +198,7 @@ class TableState:
     gt_confusion: str | None = None  # JSON, see _gt_confusion
     # Only these tasks (the API's ids=): not a filter of the page, whose checkboxes are "ids".
     task_ids: tuple[int, ...] = ()
+    unresolved_comments: str | None = None  # "has" or "none"
     errors: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -458,6 +461,9 @@ def _conditions(project_id: int, s: TableState) -> list:
         conditions.append(Task.skipped_count > 0 if s.skipped else Task.skipped_count == 0)
     if s.source_id is not None:
         conditions.append(Task.source_id == s.source_id)
+    if s.unresolved_comments is not None:
+        has = s.unresolved_comments == "has"
+        conditions.append(Task.unresolved_comments > 0 if has else Task.unresolved_comments == 0)
     if s.q and not _text_indexed(s.q):
         conditions.append(_text_like(s.q))
     return conditions

@@ -20,6 +20,7 @@ COLUMNS = {
     "state": "State",
     "review_status": "Review status",
     "ground_truth": "Ground truth",
+    "unresolved_comments": "Unresolved comments",
     "created": "Created",
 }
 

@@ -568,7 +568,10 @@ def delete_all_annotations(
     # The predictions stay, and with them the task's best prediction score.
     empty = summarise([], [], None, ReviewPolicy.of(project))
     del empty["prediction_score"]
-    db.session.execute(update(Task).where(Task.id.in_(task_ids)).values(**empty))
+    # The comments went with their annotations (ON DELETE CASCADE).
+    db.session.execute(
+        update(Task).where(Task.id.in_(task_ids)).values(**empty, unresolved_comments=0)
+    )
     record_state_changes(
         project_id,
         [(task_id, state, empty["state"]) for task_id, state in before],

@@ -35,6 +35,8 @@
   }
 
   document.addEventListener("keydown", function (event) {
+    // A comment thread's fields are not the editor's: Ctrl+Enter there must not submit it.
+    if (event.target.closest && event.target.closest(".comments")) return;
     const editor = activeEditor();
     if (!editor) return;
     const form = editor.closest("form");
