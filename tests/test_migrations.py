@@ -35,7 +35,12 @@ def _fill_at_0009(path) -> None:
     _insert(connection, "user", id=2, email="a@example.com", role="annotator", active=1)
     for project_id, mode in ((1, "requeue"), (2, "remove")):
         _insert(
-            connection, "project", id=project_id, label_config="<View/>", reject_mode=mode, overlap=1
+            connection,
+            "project",
+            id=project_id,
+            label_config="<View/>",
+            reject_mode=mode,
+            overlap=1,
         )
     _insert(connection, "task", id=1, project_id=1, data="{}", annotation_count=1, pending_count=1)
     _insert(connection, "task", id=2, project_id=2, data="{}", annotation_count=0, pending_count=0)

@@ -4,6 +4,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 from reviewapp.api import (  # noqa: E402, F401
+    bulk,
     jobs,
     metrics,
     openapi,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import BigInteger, cast, delete, event, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -74,7 +74,9 @@ def sample_key(annotation_id: int) -> int:
 
 
 def sample_key_sql(column):
-    return (column * _HASH) % _SPAN * 100 / _SPAN
+    # In 64 bits: PostgreSQL's INTEGER overflows on the product (and on the constants).
+    hashed = cast(column, BigInteger) * literal(_HASH, BigInteger)
+    return hashed % literal(_SPAN, BigInteger) * 100 / literal(_SPAN, BigInteger)
 
 
 def in_sample(annotation_id: int | None, percent: int) -> bool:
