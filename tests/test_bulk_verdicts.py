@@ -550,3 +550,27 @@ def test_api_a_double_post_reviews_once(client, document, setup):
     assert first.json["counts"]["accepted"] == 2
     assert second.status_code == 200 and second.json["counts"]["accepted"] == 0
     assert reviews("accepted") == 3
+
+
+def test_api_a_queued_job_answers_202_and_its_result_has_the_counts(setup, queued_app, document):
+    from reviewapp.services.jobs import runner
+
+    project, manager, reviewer, amy, bob, ids = setup
+    queued_app.config["JOBS_BULK_THRESHOLD"] = 2
+    with queued_app.app_context():
+        headers = api(db.session.get(User, reviewer.id))  # in this app's session
+        client = queued_app.test_client()
+        answer = client.post(
+            bulk_url(project) + "?wait=0", json={"action": "accept", "ids": ids}, headers=headers
+        )
+        check(document, "/api/projects/{project_id}/bulk", "post", answer)
+        assert answer.status_code == 202
+        job = answer.json["job"]
+        assert job["kind"] == "bulk" and job["status"] == "queued"
+        assert answer.headers["Location"] == job["url"]
+        assert answer.json["message"] == "Accept: started on 5 tasks."
+        runner.run(job["id"])  # as the worker would
+        polled = client.get(job["url"], headers=headers).json["job"]
+    assert polled["status"] == "done"
+    assert polled["message"] == "Accepted 6 annotations in 4 tasks."
+    assert polled["result"]["counts"]["accepted"] == 6

@@ -316,9 +316,10 @@ def _confirm_verdict(request: BulkRequest, verdict: str) -> str:
     skipped = f" ({counts.skip_text()})" if counts.skipped_total else ""
     whose = _annotators_text(request)
     if not counts.verdicts:
+        have = "has" if len(request.task_ids) == 1 else "have"
         raise BulkError(
-            f"The {_plural(len(request.task_ids), 'selected task')} have no pending annotation"
-            f"{whose} for you to {verb}{skipped}."
+            f"The {_plural(len(request.task_ids), 'selected task')} {have} no pending "
+            f"annotation{whose} for you to {verb}{skipped}."
         )
     question = (
         f"{verb.capitalize()} {_plural(counts.verdicts, 'pending annotation')}{whose} in "
