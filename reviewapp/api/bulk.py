@@ -42,8 +42,10 @@ def bulk_api(project_id: int):
     if not isinstance(confirm, bool):
         abort(400, "'confirm' must be true or false.")
     for field in NOTE_FIELDS:
-        if body.get(field) is not None and not isinstance(body[field], str):
+        if field in body and not isinstance(body[field], str):
             abort(400, f"'{field}' must be a string.")
+    if body.get("reject_action") and body["reject_action"] not in REJECT_ACTIONS:
+        abort(400, f"'reject_action' must be one of {', '.join(REJECT_ACTIONS)}.")
     verdict = VerdictOptions(
         tuple(_ids(body, "annotators")),
         body.get("reject_action") or None,
@@ -146,8 +148,10 @@ _COUNTS = {
         "the others what they changed (`removed`, `marked`, `deleted`...)."
     ),
 }
+# As GET .../tasks takes them, read as text (a list repeats one): typed loosely here, as
+# table_state reads "0.5" as it reads 0.5; a value it cannot parse is a 400 naming it.
 _FILTER_FIELDS = {
-    name: {"description": spec["description"], **spec["schema"]}
+    name: {"description": spec["description"]}
     for name, spec in TABLE_PARAMETERS.items()
     if name in FILTERS
 }
@@ -187,7 +191,7 @@ _BULK = op(
                 **_ID_LIST,
                 "description": "accept/reject: only these annotators' annotations",
             },
-            "reject_action": {"type": "string", "enum": list(REJECT_ACTIONS)},
+            "reject_action": {"type": "string", "enum": ["", *REJECT_ACTIONS]},
             "reason": {"type": "string", "description": "One of the project's reasons"},
             "comment": {"type": "string"},
         },
