@@ -498,6 +498,7 @@ def test_api_errors(client, document, setup):
     cases = [
         (manager, {"action": "accept", "ids": [ids[0], foreign]}, 422, f"No task {foreign} in"),
         (manager, {"action": "explode", "ids": ids}, 400, "'action' must be one of"),
+        (manager, {"action": {}, "ids": ids}, 400, "'action' must be one of"),
         (manager, {"action": "accept", "ids": ["1"]}, 400, "'ids' must be a list of ids"),
         (manager, {"action": "accept", "ids": ids, "q": "x"}, 400, "either 'ids' or filters"),
         (manager, {"action": "accept", "idz": ids}, 400, "Unknown field 'idz'"),

@@ -36,7 +36,7 @@ def bulk_api(project_id: int):
     if unknown:
         abort(400, f"Unknown field {', '.join(map(repr, unknown))}.")
     name = body.get("action")
-    if name not in ACTIONS:
+    if not isinstance(name, str) or name not in ACTIONS:
         abort(400, f"'action' must be one of {', '.join(ACTIONS)}.")
     confirm = body.get("confirm", False)
     if not isinstance(confirm, bool):
