@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +44,12 @@ class Timing:
         return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class Server:
     """gunicorn serving the app on a free port of 127.0.0.1, as the README deploys it.
 
@@ -51,8 +58,9 @@ class Server:
     process (and its GIL) while another idles; measured 2x slower with 4 reviewers.
     """
 
-    def __init__(self, env: dict[str, str], workers: int = 4, port: int = 5099):
-        self.port = port
+    def __init__(self, env: dict[str, str], workers: int = 4, port: int | None = None):
+        # A fixed port would reach another bench's server on a shared machine.
+        self.port = port = port or _free_port()
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -8,6 +8,7 @@
     python bench/steps.py store-annotations PROJECT_ID
     python bench/steps.py add-comments PROJECT_ID REVIEWER_EMAIL N
     python bench/steps.py database-mb
+    python bench/steps.py pending-tasks PROJECT_ID N
 
 The app is configured from the environment run.py sets (REVIEWAPP_DATABASE_URL...). Each
 step prints its answer on the last line of stdout, for run.py to read.
@@ -25,7 +26,7 @@ from sqlalchemy import func, select, text
 from reviewapp import create_app
 from reviewapp.extensions import db
 from reviewapp.labeling.presets import TEXT_CLASSIFICATION
-from reviewapp.models import Annotation, Project, Review
+from reviewapp.models import Annotation, Project, Review, Task
 from reviewapp.services.comments import add_comment
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.projects import create_project
@@ -157,6 +158,23 @@ def wait_job(project_id: int) -> str:
         time.sleep(0.2)
 
 
+def pending_tasks(project_id: int, n: int) -> tuple[list[int], int]:
+    """The first tasks (by id) whose pending annotations add up to at least n, and how many
+    pending annotations they hold (fewer when the project has fewer)."""
+    ids, total = [], 0
+    rows = db.session.execute(
+        select(Task.id, Task.pending_count)
+        .where(Task.project_id == project_id, Task.pending_count > 0)
+        .order_by(Task.id)
+    )
+    for task_id, pending in rows:
+        if total >= n:
+            break
+        ids.append(task_id)
+        total += pending
+    return ids, total
+
+
 def database_mb() -> float:
     """The database's size on disk: the SQLite file, or pg_database_size."""
     if db.engine.dialect.name == "postgresql":
@@ -186,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     comments.add_argument("n", type=int)
     steps.add_parser("database-mb")
     steps.add_parser("wait-job").add_argument("project_id", type=int)
+    pending = steps.add_parser("pending-tasks")
+    pending.add_argument("project_id", type=int)
+    pending.add_argument("n", type=int)
     args = parser.parse_args(argv)
     with create_app().app_context():
         if args.step == "create-project":
@@ -202,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
             print(*add_comments(args.project_id, args.reviewer, args.n))
         elif args.step == "wait-job":
             print(wait_job(args.project_id))
+        elif args.step == "pending-tasks":
+            ids, total = pending_tasks(args.project_id, args.n)
+            print(*ids, total)
         elif args.step == "database-mb":
             print(f"{database_mb():.1f}")
         else:

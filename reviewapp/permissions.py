@@ -7,7 +7,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Membership, Project, ReviewerAssignment, User
@@ -80,6 +80,26 @@ def verdict_refusal(user: User, project: Project, annotation: Annotation) -> str
             "review only the tasks assigned to them."
         )
     return None
+
+
+# Why a bulk verdict leaves an annotation alone, by the key verdict_refusals_sql gives it.
+VERDICT_SKIPS = {"own": "your own", "not_assigned": "not assigned to you"}
+
+
+def verdict_refusals_sql(user: User, project: Project) -> list[tuple[str, ColumnElement]]:
+    """verdict_refusal's per-annotation rules as SQL conditions on Annotation, in its order,
+    for a verdict over many annotations at once: (VERDICT_SKIPS key, condition true when the
+    user may not review the annotation). The role is the caller's check (the bulk action's
+    roles), as it is the same for every annotation."""
+    rules: list[tuple[str, ColumnElement]] = []
+    if not project.allow_self_review:
+        rules.append(("own", Annotation.completed_by_id == user.id))
+    if project.review_only_assigned:
+        assigned = select(ReviewerAssignment.id).where(
+            ReviewerAssignment.task_id == Annotation.task_id, ReviewerAssignment.user_id == user.id
+        )
+        rules.append(("not_assigned", ~assigned.exists()))
+    return rules
 
 
 def is_assigned(user: User, task_id: int) -> bool:

@@ -234,3 +234,19 @@ def test_the_data_manager_undoes_auto_accepts_in_bulk(client, auth):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 403
+
+
+def test_a_bulk_accept_of_the_spot_check_completes_it(app):
+    from reviewapp.services.data_manager.bulk import apply_bulk_action
+
+    project, rev, manager = _project(10)
+    update_project(project, project.label_config, auto_accept=True)
+    db.session.commit()
+    spot = select(Task.id).where(Task.auto_accept == "spot_check")
+    outcome = apply_bulk_action("accept", project, manager, spot, confirmed=True)
+    db.session.commit()
+    assert "Accepted 10 annotations" in outcome.message
+    # The bulk verdicts completed the spot-check: the waiting tasks were accepted.
+    assert _kinds(project) == {"spot_check": 5, "accepted": 5, None: 1}
+    rounds = db.session.scalars(select(Review.round).where(Review.reviewer_id == manager.id))
+    assert set(rounds) == {1}

@@ -5,6 +5,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 from reviewapp.api import (  # noqa: E402, F401
     annotations,
+    bulk,
     comments,
     jobs,
     metrics,

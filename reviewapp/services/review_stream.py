@@ -385,11 +385,7 @@ def record_verdict(
         raise VerdictError(f"Unknown verdict {verdict!r}; use one of {', '.join(VERDICTS)}.")
     if annotation.was_cancelled:
         raise VerdictError("A skipped annotation has nothing to review.")
-    comment, reason = (comment or "").strip(), (reason or "").strip()
-    if verdict == "rejected" and project.require_comment_on_reject and not comment:
-        raise VerdictError("Say why you reject it: this project requires a comment.")
-    if reason and reason not in reject_reasons(project):
-        raise VerdictError(f"Unknown reason {reason!r}.")
+    comment, reason = checked_note(project, verdict, comment, reason)
     before = annotation.result
     after, size, diff = None, None, []
     if verdict == "fixed":
@@ -504,12 +500,26 @@ def queue_task_count(
     return db.session.scalar(select(func.count()).select_from(tasks.subquery()))
 
 
+def checked_note(project: Project, verdict: str, comment: str, reason: str) -> tuple[str, str]:
+    """The verdict's comment and reason, stripped; VerdictError for a rejection without the
+    comment the project requires, or a reason that is not one of the project's."""
+    comment, reason = (comment or "").strip(), (reason or "").strip()
+    if verdict == "rejected" and project.require_comment_on_reject and not comment:
+        raise VerdictError("Say why you reject it: this project requires a comment.")
+    if reason and reason not in reject_reasons(project):
+        raise VerdictError(f"Unknown reason {reason!r}.")
+    return comment, reason
+
+
+def rejection_outcome(loop: dict) -> str:
+    """What a rejection with these rejection_values did: returned, reassigned or removed."""
+    return "returned" if loop["requeued"] else "reassigned" if loop["reassigned"] else "removed"
+
+
 def _reason(verdict: str, loop: dict) -> str:
     if verdict != "rejected":
         return f"review: {verdict}"
-    return "review: rejected, " + (
-        "returned" if loop["requeued"] else "reassigned" if loop["reassigned"] else "removed"
-    )
+    return "review: rejected, " + rejection_outcome(loop)
 
 
 def _message(annotation_id: int, verdict: str, size: float | None, loop: dict) -> str:

@@ -34,6 +34,8 @@ from reviewapp.services.data_manager.saved_views import (
 from reviewapp.services.data_manager.task_page import state_history, task_detail
 from reviewapp.services.import_export.exporter import FORMATS, export_chunks, export_filename
 from reviewapp.services.jobs.records import wait_for
+from reviewapp.services.projects import reject_reasons
+from reviewapp.services.review_stream import offered_reject_actions
 from reviewapp.tasks import bp
 from reviewapp.tasks.forms import BulkForm
 
@@ -71,6 +73,9 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
             if has_role(current_user, a.roles)
             and (a.name != "undo_auto_accept" or project.auto_accept_seed is not None)
         ],
+        may_export=has_role(current_user, MANAGERS),
+        reject_actions=offered_reject_actions(project),
+        reasons=reject_reasons(project),
         label_options=[(c.name, label) for c in config.controls.values() for label in c.labels],
         preview=next(iter(config.objects.values())),
         orderings=ORDERINGS,
@@ -111,6 +116,7 @@ def bulk(project_id: int):
             selection.task_ids(project.id, state),
             form.reviewers.data,
             confirmed=form.confirm.data,
+            verdict=form.verdict_options(),
         )
     except PermissionError as error:
         abort(403, str(error))
@@ -120,7 +126,12 @@ def bulk(project_id: int):
     db.session.commit()
     if outcome.needs_confirmation:
         action = ACTIONS[form.action.data]
-        confirm = {"action": action, "message": outcome.message, "selection": selection}
+        confirm = {
+            "action": action,
+            "message": outcome.message,
+            "selection": selection,
+            "fields": _action_fields(form),
+        }
         return _render_table(project, state, blocks=("bulk_confirm",), confirm=confirm)
     if outcome.job is not None:
         # Too big for a request: a job. Done within the wait, it answers as if it were not.
@@ -132,6 +143,18 @@ def bulk(project_id: int):
         flash(f"{outcome.message} It goes on in the background.", "info")
         return htmx.redirect_response(url_for("jobs.show", job_id=job.id))
     return _answer(project, state, outcome.message, "success")
+
+
+def _action_fields(form: BulkForm) -> dict:
+    """The action's own fields, for the confirmation to post again."""
+    fields = {
+        "reviewers": [str(i) for i in form.reviewers.data or ()],
+        "annotators": [str(i) for i in form.annotators.data or ()],
+        "reject_action": form.reject_action.data or "",
+        "reason": form.reason.data or "",
+        "comment": form.comment.data or "",
+    }
+    return {name: value for name, value in fields.items() if value}
 
 
 def _answer(project, state: TableState, message: str, category: str):

@@ -103,7 +103,8 @@ def run_bulk(job: Job, progress: Progress) -> dict:
     """A Data Manager bulk action over more tasks than a request should hold."""
     from reviewapp.models import User
     from reviewapp.permissions import has_role
-    from reviewapp.services.data_manager.bulk import ACTIONS, BulkRequest, run_action
+    from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, BulkRequest, run_action
+    from reviewapp.services.data_manager.bulk_verdicts import VerdictOptions
 
     project = _project(job)
     user = db.session.get(User, job.user_id) if job.user_id else None
@@ -113,11 +114,26 @@ def run_bulk(job: Job, progress: Progress) -> dict:
     if not has_role(user, action.roles):
         raise JobRefused(f"{action.label} is for {', '.join(action.roles)} only.")
     ids = job.params["task_ids"]
-    request = BulkRequest(project, user, ids, tuple(job.params.get("reviewer_ids", ())), progress)
+    request = BulkRequest(
+        project,
+        user,
+        ids,
+        tuple(job.params.get("reviewer_ids", ())),
+        progress,
+        VerdictOptions.from_params(job.params.get("verdict")),
+    )
     progress(0, len(ids), "Starting")
-    outcome = run_action(request, action)
+    try:
+        outcome = run_action(request, action)
+    except BulkError as error:  # the project's settings changed since it was queued
+        raise JobRefused(f"{error} Nothing was changed.") from None
     db.session.commit()
-    return {"tasks": len(ids), "action": action.name, "message": outcome.message}
+    return {
+        "tasks": len(ids),
+        "action": action.name,
+        "counts": outcome.counts,
+        "message": outcome.message,
+    }
 
 
 def _task_count(project: Project) -> int:

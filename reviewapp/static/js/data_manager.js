@@ -59,6 +59,12 @@
     region.innerHTML = "";
   });
 
+  // Enter in the bulk bar's comment field would submit the form with its first button
+  // (Review); the comment is sent with the Reject button instead.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.closest("[data-no-enter]")) event.preventDefault();
+  });
+
   const DENSITY_KEY = "reviewapp.dataManager.density";
 
   function storedDensity() {
