@@ -107,6 +107,7 @@ def test_auto_accept_spot_check_then_accept(page, live_server):
     page.get_by_label("Auto-accept tasks whose annotators all agree").check()
     page.get_by_label("Auto-accept: largest share of wrong accepts").fill("0.5")
     page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#flash")).to_contain_text("Settings saved")  # before navigating away
     page.goto(f"/projects/{project_id}/dashboard")
     card = page.locator("#auto-accept")
     # 6 qualifying tasks, n = 5 for a 50% target: 5 spot-checks, 1 waits.
