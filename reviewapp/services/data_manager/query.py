@@ -367,14 +367,21 @@ def in_review_ids(project_id: int) -> list[int]:
     reviewer at work), read once per transaction."""
     cache = db.session.info.setdefault(IN_REVIEW_IDS, {})
     if project_id not in cache:
-        cache[project_id] = list(
+        # From the few live leases to their annotations by primary key, in two steps: in one
+        # query SQLite walks every annotation of the project (300k at 100k tasks) instead.
+        live = list(
             db.session.scalars(
-                select(Annotation.task_id)
-                .join(AnnotationLease, AnnotationLease.annotation_id == Annotation.id)
-                .where(Annotation.project_id == project_id, AnnotationLease.until > utcnow())
-                .distinct()
+                select(AnnotationLease.annotation_id).where(AnnotationLease.until > utcnow())
             )
         )
+        rows = (
+            db.session.execute(
+                select(Annotation.task_id, Annotation.project_id).where(Annotation.id.in_(live))
+            ).all()
+            if live
+            else []
+        )
+        cache[project_id] = sorted({task_id for task_id, owner in rows if owner == project_id})
     return cache[project_id]
 
 
