@@ -270,11 +270,11 @@ def test_diff_regions():
     assert diff.summary() == [
         "label: 2 regions added (PER, ORG)",
         "label: 1 region removed (LOC)",
-        "label: 1 region moved",
+        "label: 1 region resized",  # 0-5 widened to 0-6
         "label: 1 region relabelled (ORG → LOC)",
     ]
     control = diff.controls["label"]
-    assert control.moved == [(before[0]["value"], after[0]["value"])]
+    assert control.resized == [(before[0]["value"], after[0]["value"])] and not control.moved
 
 
 def test_diff_region_moved_and_relabelled():
@@ -387,3 +387,34 @@ def test_score_with_itself_is_one(a, threshold):
 def test_compare_agrees_with_score(a, b, threshold):
     cfg = config(*ALL)
     assert compare(cfg, a, b, threshold).score == score(cfg, a, b, threshold)
+
+
+def _with_id(item: dict, rid: str) -> dict:
+    return {**item, "id": rid}
+
+
+def test_a_region_the_fix_kept_is_moved_not_removed_and_added():
+    cfg = config(BOX)
+    # Nudged by 12 of its 20 width: IoU 8*20 / (400 + 400 - 160) = 0.25, below the 0.5
+    # threshold, so matched by IoU alone it was "1 added, 1 removed" and fix size 1.
+    before = [_with_id(box(10, 10, 20, 20, "Cat"), "r1")]
+    after = [_with_id(box(22, 10, 20, 20, "Cat"), "r1")]
+    assert diff_results(cfg, before, after, 0.5).summary() == ["box: 1 region moved"]
+    assert fix_size(cfg, before, after, 0.5) == pytest.approx(0.75)
+    without_ids = [box(10, 10, 20, 20, "Cat")], [box(22, 10, 20, 20, "Cat")]
+    assert fix_size(cfg, *without_ids, 0.5) == 1.0
+    assert diff_results(cfg, *without_ids, 0.5).summary() == [
+        "box: 1 region added (Cat)",
+        "box: 1 region removed (Cat)",
+    ]
+    # Resized in place: IoU 400 / 600, fix size 1/3; moved right off itself: fix size 1.
+    wider = [_with_id(box(10, 10, 30, 20, "Cat"), "r1")]
+    assert diff_results(cfg, before, wider, 0.5).summary() == ["box: 1 region resized"]
+    assert fix_size(cfg, before, wider, 0.5) == pytest.approx(1 / 3)
+    away = [_with_id(box(60, 60, 20, 20, "Cat"), "r1")]
+    assert diff_results(cfg, before, away, 0.5).summary() == ["box: 1 region moved"]
+    assert fix_size(cfg, before, away, 0.5) == 1.0
+    # A relabel of a kept region is a relabel, with the whole region changed.
+    dog = [_with_id(box(10, 10, 20, 20, "Dog"), "r1")]
+    assert diff_results(cfg, before, dog, 0.5).summary() == ["box: 1 region relabelled (Cat → Dog)"]
+    assert fix_size(cfg, before, dog, 0.5) == 1.0

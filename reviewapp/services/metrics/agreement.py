@@ -135,8 +135,56 @@ def task_agreement(pair_scores: Sequence[float]) -> float | None:
 def fix_size(
     config: LabelConfig, before: list[dict], after: list[dict], iou_threshold: float = 0.0
 ) -> float:
-    """Fix size of a Fix & Accept: ``1 - s(before, after)`` (0 = nothing changed)."""
-    return 1.0 - score(config, before, after, iou_threshold)
+    """Fix size of a Fix & Accept: ``1 - s(before, after)`` (0 = nothing changed), where a
+    region the fix kept (the same result id before and after) is paired with itself first,
+    whatever its IoU: a nudged box costs 1 - IoU, not a removed and an added region."""
+    pairs = _id_pairs(config, before, after)
+    prepared = _prepare(config, before), _prepare(config, after)
+    return 1.0 - _score_prepared(config, *prepared, iou_threshold, pairs)
+
+
+def _region_ids(config: LabelConfig, result: list[dict]) -> dict[str, list[object]]:
+    """Each region control's result ids, in the order _prepare lists its regions."""
+    ids: dict[str, list[object]] = {}
+    for item in result:
+        control = config.controls.get(item.get("from_name"))
+        if control is not None and control.tag in REGION_TAGS:
+            ids.setdefault(control.name, []).append(item.get("id"))
+    return ids
+
+
+def _id_pairs(
+    config: LabelConfig, before: list[dict], after: list[dict]
+) -> dict[str, list[tuple[int, int]]]:
+    """Per region control, (i, j) of the regions with the same result id before and after."""
+    old, new = _region_ids(config, before), _region_ids(config, after)
+    pairs = {}
+    for name, ids in old.items():
+        position = {rid: j for j, rid in enumerate(new.get(name, ())) if rid is not None}
+        found = [(i, position[rid]) for i, rid in enumerate(ids) if rid in position]
+        if found:
+            pairs[name] = found
+    return pairs
+
+
+def _match_paired(
+    ra: list[Region],
+    rb: list[Region],
+    iou: Callable[[Geometry, Geometry], float],
+    threshold: float,
+    pairs: list[tuple[int, int]],
+    same_label: bool = True,
+) -> list[Match]:
+    """The given pairs (with their IoU, 0 for a relabelled one when labels must agree),
+    then the maximum-IoU matching of the rest."""
+    paired = [
+        (i, j, 0.0 if same_label and ra[i][1] != rb[j][1] else iou(ra[i][0], rb[j][0]))
+        for i, j in pairs
+    ]
+    rest_a = [i for i in range(len(ra)) if i not in {i for i, _ in pairs}]
+    rest_b = [j for j in range(len(rb)) if j not in {j for _, j in pairs}]
+    rest = _match([ra[i] for i in rest_a], [rb[j] for j in rest_b], iou, threshold, same_label)
+    return sorted(paired + [(rest_a[i], rest_b[j], v) for i, j, v in rest])
 
 
 def krippendorff_alpha_nominal(units: Iterable[Sequence[Hashable]]) -> float | None:
@@ -180,7 +228,8 @@ class ControlDiff:
     new: object = None
     added: list[dict] = field(default_factory=list)
     removed: list[dict] = field(default_factory=list)
-    moved: list[tuple[dict, dict]] = field(default_factory=list)
+    moved: list[tuple[dict, dict]] = field(default_factory=list)  # same size, elsewhere
+    resized: list[tuple[dict, dict]] = field(default_factory=list)
     relabelled: list[tuple[dict, dict]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -195,6 +244,8 @@ class ControlDiff:
                 lines.append(f"{name}: {_regions(len(regions))} {verb} ({labels})")
         if self.moved:
             lines.append(f"{name}: {_regions(len(self.moved))} moved")
+        if self.resized:
+            lines.append(f"{name}: {_regions(len(self.resized))} resized")
         if self.relabelled:
             changes = ", ".join(
                 f"{_show_labels(old.get(key))} → {_show_labels(new.get(key))}"
@@ -232,11 +283,16 @@ def diff_results(
     """
     old_items, new_items = _values_by_control(config, before), _values_by_control(config, after)
     old_prepared, new_prepared = _prepare(config, before), _prepare(config, after)
+    pairs = _id_pairs(config, before, after)
     diffs = {}
     for name, control in config.controls.items():
         if control.tag in REGION_TAGS:
             diff = _diff_regions(
-                control, old_items.get(name, []), new_items.get(name, []), iou_threshold
+                control,
+                old_items.get(name, []),
+                new_items.get(name, []),
+                iou_threshold,
+                pairs.get(name, []),
             )
         else:
             old = _display_value(control, old_prepared.get(name))
@@ -392,7 +448,9 @@ def _value_score(control: Control, va, vb) -> float:
     return 1.0 - Levenshtein.distance(va, vb) / longest if longest else 1.0
 
 
-def _score_prepared(config: LabelConfig, pa: dict, pb: dict, threshold: float) -> float:
+def _score_prepared(
+    config: LabelConfig, pa: dict, pb: dict, threshold: float, pairs: dict | None = None
+) -> float:
     scores = []
     for name, control in config.controls.items():
         va, vb = pa.get(name), pb.get(name)
@@ -401,7 +459,11 @@ def _score_prepared(config: LabelConfig, pa: dict, pb: dict, threshold: float) -
         if va is None or vb is None:
             scores.append(0.0)
         elif control.tag in REGION_TAGS:
-            matches = _match(va, vb, _iou_for(control), threshold)
+            paired = (pairs or {}).get(name)
+            if paired:
+                matches = _match_paired(va, vb, _iou_for(control), threshold, paired)
+            else:
+                matches = _match(va, vb, _iou_for(control), threshold)
             scores.append(_region_score(len(va), len(vb), matches))
         else:
             scores.append(_value_score(control, va, vb))
@@ -449,25 +511,48 @@ def _num(value: float) -> str:
 
 
 def _diff_regions(
-    control: Control, old: list[dict], new: list[dict], threshold: float
+    control: Control,
+    old: list[dict],
+    new: list[dict],
+    threshold: float,
+    pairs: list[tuple[int, int]] = (),
 ) -> ControlDiff | None:
     old_regions = [_region(control.tag, value) for value in old]
     new_regions = [_region(control.tag, value) for value in new]
-    matches = _match(old_regions, new_regions, _iou_for(control), threshold, same_label=False)
+    # A region the fix kept (same result id) is itself however far it went.
+    matches = _match_paired(
+        old_regions, new_regions, _iou_for(control), threshold, list(pairs), same_label=False
+    )
     matched_old = {i for i, _, _ in matches}
     matched_new = {j for _, j, _ in matches}
-    moved, relabelled = [], []
+    moved, resized, relabelled = [], [], []
     for i, j, _ in matches:
         (old_geometry, old_labels), (new_geometry, new_labels) = old_regions[i], new_regions[j]
         if any(abs(p - q) > 1e-6 for p, q in zip(old_geometry, new_geometry, strict=True)):
-            moved.append((old[i], new[j]))
+            (resized if _size(old_geometry) != _size(new_geometry) else moved).append(
+                (old[i], new[j])
+            )
         if old_labels != new_labels:
             relabelled.append((old[i], new[j]))
     added = [value for j, value in enumerate(new) if j not in matched_new]
     removed = [value for i, value in enumerate(old) if i not in matched_old]
-    if not (added or removed or moved or relabelled):
+    if not (added or removed or moved or resized or relabelled):
         return None
-    return ControlDiff(control, added=added, removed=removed, moved=moved, relabelled=relabelled)
+    return ControlDiff(
+        control,
+        added=added,
+        removed=removed,
+        moved=moved,
+        resized=resized,
+        relabelled=relabelled,
+    )
+
+
+def _size(geometry: Geometry) -> tuple[float, ...]:
+    """A span's length, a box's width and height (rounded: float noise is no resize)."""
+    if len(geometry) == 2:
+        return (round(geometry[1] - geometry[0], 6),)
+    return (round(geometry[2] - geometry[0], 6), round(geometry[3] - geometry[1], 6))
 
 
 def _display_value(control: Control, value: object) -> object:
