@@ -221,18 +221,22 @@ def next_for_review(
     now = now or utcnow()
     tasks = queue_tasks(project, reviewer, state, task_ids).where(Task.pending_count > 0)
     eligible = _eligible(project, reviewer, now)
-    returned = Annotation.returned_by_id == reviewer.id
-    first = returned if current_task is None else or_(returned, Annotation.task_id == current_task)
-    for annotation_id, holder, until in db.session.execute(
-        _candidates(
-            first, Annotation.project_id == project.id, Annotation.task_id.in_(tasks), *eligible
-        )
-        .order_by(returned.desc(), Annotation.id)
-        .limit(TASK_BATCH)
-    ):
-        claimed = _take(annotation_id, holder, until, reviewer, now)
-        if claimed is not None:
-            return claimed
+    # Two indexed looks, not one OR (which made SQLite scan every annotation of the project):
+    # the resubmissions this reviewer returned, then the rest of the current task.
+    firsts = [Annotation.returned_by_id == reviewer.id]
+    if current_task is not None:
+        firsts.append(Annotation.task_id == current_task)
+    for first in firsts:
+        for annotation_id, holder, until in db.session.execute(
+            _candidates(
+                first, Annotation.project_id == project.id, Annotation.task_id.in_(tasks), *eligible
+            )
+            .order_by(Annotation.id)
+            .limit(TASK_BATCH)
+        ):
+            claimed = _take(annotation_id, holder, until, reviewer, now)
+            if claimed is not None:
+                return claimed
     if project.review_order == "by_annotator":
         return _next_by_annotator(tasks, eligible, reviewer, now)
     for ordered in _ordered(project, reviewer, tasks, state):
