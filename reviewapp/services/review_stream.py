@@ -223,17 +223,27 @@ def next_for_review(
     eligible = _eligible(project, reviewer, now)
     # Two indexed looks, not one OR (which made SQLite scan every annotation of the project):
     # the resubmissions this reviewer returned, then the rest of the current task.
-    firsts = [Annotation.returned_by_id == reviewer.id]
+    firsts = [
+        _candidates(
+            Annotation.returned_by_id == reviewer.id,
+            Annotation.project_id == project.id,
+            Annotation.task_id.in_(tasks),
+            *eligible,
+        ).order_by(Annotation.id)
+    ]
     if current_task is not None:
-        firsts.append(Annotation.task_id == current_task)
-    for first in firsts:
-        for annotation_id, holder, until in db.session.execute(
+        # The task's few annotations, sorted here: with an ORDER BY, SQLite walked every
+        # pending annotation of the project in id order instead of using the task's index.
+        firsts.append(
             _candidates(
-                first, Annotation.project_id == project.id, Annotation.task_id.in_(tasks), *eligible
+                Annotation.task_id == current_task,
+                Annotation.task_id.in_(tasks.where(Task.id == current_task)),
+                *eligible,
             )
-            .order_by(Annotation.id)
-            .limit(TASK_BATCH)
-        ):
+        )
+    for candidates in firsts:
+        rows = sorted(db.session.execute(candidates.limit(TASK_BATCH)).all())
+        for annotation_id, holder, until in rows:
             claimed = _take(annotation_id, holder, until, reviewer, now)
             if claimed is not None:
                 return claimed
