@@ -130,26 +130,24 @@ def add(project_id: int, annotation_id: int):
 @login_required
 def resolve(project_id: int, comment_id: int):
     """Mark a comment resolved."""
-    project, annotation, comment = _comment(project_id, comment_id)
-    form = NextForm()
-    if not form.validate_on_submit():
-        abort(400)
-    service.resolve(comment, current_user)
-    db.session.commit()
-    return _thread(project, annotation, form.next.data, "Comment resolved.")
+    return _change(project_id, comment_id, service.resolve, "Comment resolved.")
 
 
 @bp.post("/projects/<int:project_id>/comments/<int:comment_id>/reopen")
 @login_required
 def reopen(project_id: int, comment_id: int):
     """Open a resolved comment again."""
+    return _change(project_id, comment_id, service.reopen, "Comment reopened.")
+
+
+def _change(project_id: int, comment_id: int, change, message: str):
     project, annotation, comment = _comment(project_id, comment_id)
     form = NextForm()
     if not form.validate_on_submit():
         abort(400)
-    service.reopen(comment, current_user)
+    change(comment, current_user)
     db.session.commit()
-    return _thread(project, annotation, form.next.data, "Comment reopened.")
+    return _thread(project, annotation, form.next.data, message)
 
 
 @bp.get("/notifications")

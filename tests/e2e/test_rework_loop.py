@@ -117,6 +117,8 @@ def test_auto_accept_spot_check_then_accept(page, live_server):
     page.goto(f"/projects/{project_id}/review")
     expect(page.locator(".progress")).to_contain_text("10 annotations in 5 tasks to review")
     for left in range(9, -1, -1):
+        # The key clicks Accept: wait until the last answer has re-enabled it.
+        expect(page.locator('button[data-key="a"]')).to_be_enabled()
         page.keyboard.press("a")
         if left:
             expect(page.locator(".progress")).to_contain_text(f"{left} of 10 left")
