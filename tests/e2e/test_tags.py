@@ -111,7 +111,7 @@ def test_label_fix_and_see_agreement(page, live_server):
     expect(panel.locator(".number-value")).to_have_text("5")
     expect(panel.locator(".taxonomy-paths")).to_contain_text("Animals / Dogs")
     page.get_by_text("Fix & Accept").click()
-    fix = page.locator(".fix")
+    fix = page.locator("details.fix-main")
     expect(fix.locator('input[name="count"]')).to_have_value("5")
     expect(fix.locator('input[name="when"]')).to_have_value("2021-01-01T10:00")
     expect(fix.get_by_label("Dogs")).to_be_checked()

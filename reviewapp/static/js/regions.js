@@ -38,7 +38,7 @@
     function sync() {
       anno.getAnnotations().forEach(function (annotation) {
         const item = regions.get(annotation.id);
-        if (item) Object.assign(item.value, kind.geometry(annotation));
+        if (item && moved(item.value, kind.geometry(annotation))) Object.assign(item.value, kind.geometry(annotation));
       });
       inputs.forEach(function (input) {
         const mine = Array.from(regions.values()).filter((item) => item.from_name === input.dataset.regions);
@@ -48,6 +48,16 @@
       if (kind.order) items.sort(kind.order);
       list.replaceChildren(...items.map(listItem));
       drawTags();
+      root.dispatchEvent(new CustomEvent("regions:synced", { bubbles: true }));
+    }
+
+    // Percent to pixels and back is not exact: a region nobody moved keeps the numbers it came
+    // with, so an untouched region is not a change (for undo, or in a fix's diff).
+    function moved(value, geometry) {
+      return Object.keys(geometry).some(function (key) {
+        const now = geometry[key];
+        return typeof now === "number" ? !(Math.abs(now - value[key]) < 1e-6) : now !== value[key];
+      });
     }
 
     function drawTags() {
@@ -102,14 +112,17 @@
       return kind.style(color(annotation.id), Boolean(state && state.selected));
     }
 
-    inputs.forEach(function (input) {
-      JSON.parse(input.value || "[]").forEach(function (item) {
-        item.id = item.id || crypto.randomUUID();
-        regions.set(item.id, item);
+    function load() {
+      inputs.forEach(function (input) {
+        JSON.parse(input.value || "[]").forEach(function (item) {
+          item.id = item.id || crypto.randomUUID();
+          regions.set(item.id, item);
+        });
       });
-    });
+      anno.setAnnotations(Array.from(regions.values()).map(kind.toAnnotation));
+    }
     anno.setStyle(style);
-    anno.setAnnotations(Array.from(regions.values()).map(kind.toAnnotation));
+    load();
 
     anno.on("createAnnotation", function (annotation) {
       const item = {
@@ -146,8 +159,20 @@
     root.addEventListener("editor:delete", function () {
       if (selected) removeRegion(selected);
     });
+    // Undo or redo put other regions in the inputs (editor.js).
+    root.addEventListener("editor:reload", function () {
+      const wanted = inputs.map((input) => input.value);
+      if (selected) anno.cancelSelected(); // this syncs: the inputs get the old regions back
+      selected = null;
+      regions.clear();
+      inputs.forEach((input, i) => (input.value = wanted[i]));
+      load();
+      sync();
+    });
     root.querySelector("[data-picker]").hidden = false;
     sync();
+    root.dataset.regionsReady = "";
+    root.dispatchEvent(new CustomEvent("regions:ready", { bubbles: true }));
     return { drawTags: drawTags };
   };
 

@@ -1,6 +1,7 @@
 // Review stream keys: a accept, f fix, r reject, a reject action's own key (x remove, b return,
 // n reassign) picks it and starts a reject, 1-9 pick a reject reason, left/right between tabs.
-// Keys typed into a field are left alone.
+// Keys typed into a field are left alone, and so is every key while Fix & Accept is open: its
+// editor's keys (number keys pick labels) take over until it is saved or cancelled.
 (function () {
   "use strict";
   // Boosted navigation may load this file again; listen once.
@@ -12,12 +13,12 @@
     if (event.target.closest("input, textarea, select, [contenteditable]")) return;
     const item = document.querySelector(".review-item");
     if (!item) return;
+    const fix = item.querySelector("[data-fix]");
+    if (fix && fix.open) return;
     if (event.key === "a") {
       item.querySelector('button[data-key="a"]').click();
     } else if (event.key === "f") {
-      const fix = item.querySelector("[data-fix]");
-      fix.open = true;
-      fix.scrollIntoView({ block: "nearest" });
+      openFix(fix);
     } else if (event.key === "r") {
       event.preventDefault();
       item.querySelector("[data-reject-comment]").focus();
@@ -38,5 +39,23 @@
       return;
     }
     event.preventDefault();
+  });
+
+  function openFix(fix) {
+    fix.open = true;
+    fix.scrollIntoView({ block: "start" });
+  }
+
+  document.addEventListener("click", function (event) {
+    const open = event.target.closest("[data-open-fix]");
+    const close = event.target.closest("[data-close-fix]");
+    if (!open && !close) return;
+    const fix = event.target.closest(".review-item").querySelector("[data-fix]");
+    event.preventDefault();
+    if (open) return openFix(fix);
+    // Cancel drops the edits: the editor goes back to the annotation as submitted.
+    fix.open = false;
+    const editor = fix.querySelector("[data-editor]");
+    if (editor) editor.dispatchEvent(new CustomEvent("editor:reset"));
   });
 })();
