@@ -535,3 +535,53 @@ def test_a_failing_receiver_costs_one_call_per_round_not_one_per_event(client, a
     assert tried == 3 and [r.status for r in deliveries()] == ["delivered"] * 3
     ids = [c["json"]["annotation"]["id"] for c in receiver.calls[1:]]
     assert ids == sorted(ids)
+
+
+def test_a_bulk_accept_sends_one_review_created_per_verdict(client, app, receiver):
+    project, tasks, manager, reviewer, annotator = team()
+    add_hook(client, manager, project, receiver.url, ["review.created"])
+    made = [submit(project, annotator, t, factories.choice("Positive"), 3.0) for t in tasks]
+    db.session.commit()
+    answer = client.post(
+        f"/api/projects/{project.id}/bulk",
+        json={"action": "accept", "ids": [t.id for t in tasks]},
+        headers=headers(reviewer),
+    )
+    assert answer.status_code == 200, answer.json
+    assert answer.json["counts"]["accepted"] == 2
+    payloads = sorted((c["json"] for c in receiver.calls), key=lambda p: p["review"]["id"])
+    assert [p["event"] for p in payloads] == ["review.created", "review.created"]
+    assert [p["review"]["annotation_id"] for p in payloads] == [m.annotation.id for m in made]
+    assert [p["review"]["task_id"] for p in payloads] == [t.id for t in tasks]
+    assert {p["review"]["verdict"] for p in payloads} == {"accepted"}
+    assert {p["review"]["reviewer"]["email"] for p in payloads} == {reviewer.email}
+    assert all(
+        verified(SECRET, c["body"], c["headers"]["X-Reviewapp-Signature"]) for c in receiver.calls
+    )
+    assert len({p["delivery_id"] for p in payloads}) == 2
+
+
+def test_auto_accepts_are_delivered_as_reviews_by_the_system_reviewer(client, app, receiver):
+    from reviewapp.services import auto_accept
+    from reviewapp.services.review_stream import next_for_review, record_verdict
+
+    rev = factories.user("reviewer")
+    manager = factories.user("manager")
+    project = factories.project(members=(rev, manager), overlap=2, auto_accept_error_target=0.5)
+    both = [factories.annotation("amy@x.com"), factories.annotation("bob@x.com")]
+    factories.tasks(project, [{"data": {"text": f"t{k}"}, "annotations": both} for k in range(10)])
+    add_hook(client, manager, project, receiver.url, ["review.created"])
+    update_project(project, project.label_config, auto_accept=True)
+    db.session.commit()
+    # The spot-check (5 tasks, 10 annotations) is accepted by hand, then the 5 waiting tasks
+    # are accepted by the rule: 10 more reviews.
+    while (annotation := next_for_review(project, rev)) is not None:
+        record_verdict(annotation.id, rev, "accepted")
+        db.session.commit()
+    system = auto_accept.system_reviewer()
+    by_system = [
+        c["json"] for c in receiver.calls if c["json"]["review"]["reviewer"]["id"] == system.id
+    ]
+    assert len(receiver.calls) == 20 and len(by_system) == 10
+    assert {p["review"]["verdict"] for p in by_system} == {"accepted"}
+    assert "95% upper bound" in by_system[0]["review"]["comment"]

@@ -25,6 +25,7 @@ from sqlalchemy import and_, delete, func, insert, literal, select, update
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, AnnotationLease, Project, Review, Task, User, utcnow
 from reviewapp.services.derived.task_columns import refresh_tasks
+from reviewapp.services.webhooks.outbox import emit_reviews
 
 CONFIDENCE = 0.95
 SYSTEM_EMAIL = "auto-accept@reviewapp.invalid"
@@ -247,6 +248,7 @@ def _accept(project: Project, task_ids: list[int], state: SpotCheck) -> None:
         return
     system = system_reviewer()
     comment = _rule(project, state)
+    now = utcnow()
     for start in range(0, len(task_ids), 1000):
         chunk = task_ids[start : start + 1000]
         pending = and_(
@@ -274,11 +276,12 @@ def _accept(project: Project, task_ids: list[int], state: SpotCheck) -> None:
                     literal(comment),
                     literal(""),
                     Annotation.round,
-                    literal(utcnow()),
+                    literal(now),
                 ).where(pending),
             )
         )
         annotation_ids = select(Annotation.id).where(pending)
+        emit_reviews(project.id, system.id, now, annotation_ids)
         db.session.execute(
             delete(AnnotationLease).where(AnnotationLease.annotation_id.in_(annotation_ids))
         )

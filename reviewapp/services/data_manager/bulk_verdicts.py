@@ -26,6 +26,7 @@ from reviewapp.models import Annotation, AnnotationLease, Project, Review, Task,
 from reviewapp.permissions import VERDICT_SKIPS, verdict_refusals_sql
 from reviewapp.services import auto_accept
 from reviewapp.services.derived.task_columns import refresh_tasks, sample_key_sql
+from reviewapp.services.webhooks.outbox import emit_reviews
 from reviewapp.services.review_stream import (
     NOT_REJECTED,
     VerdictError,
@@ -232,6 +233,7 @@ def record_bulk_verdicts(
                 AnnotationLease.annotation_id.in_([row[0] for row in done])
             )
         )
+        emit_reviews(project.id, user.id, now, [row[0] for row in done])
         counts.verdicts += len(done)
         touched.update(task_id for _, task_id, _, _ in done)
     if touched:

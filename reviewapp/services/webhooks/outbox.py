@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event, insert, or_, select
+from sqlalchemy import Select, event, insert, or_, select
 from sqlalchemy.orm import Session
 
 from reviewapp.extensions import db
@@ -81,12 +82,13 @@ def _annotation(a: Annotation) -> dict:
     }
 
 
-def _review(r: Review) -> dict:
-    annotation = db.session.get(Annotation, r.annotation_id)
+def _review(r: Review, task_id: int | None = None) -> dict:
+    if task_id is None:
+        task_id = db.session.get(Annotation, r.annotation_id).task_id
     return {
         "id": r.id,
         "annotation_id": r.annotation_id,
-        "task_id": annotation.task_id,
+        "task_id": task_id,
         "reviewer": _person(r.reviewer_id),
         "verdict": r.verdict,
         "comment": r.comment,
@@ -144,20 +146,32 @@ def emit(project_id: int | None, event_name: str, obj: Any) -> int:
         }
         if not obj["changes"]:
             return 0
+    hooks = subscribed(project_id, event_name)
+    if not hooks:
+        return 0
+    key, data, object_key = describe(obj)
+    project = db.session.get(Project, project_id) if project_id is not None else None
+    rows = _deliveries(hooks, event_name, project, key, data, object_key)
+    db.session.execute(insert(WebhookDelivery), rows)
+    db.session.info["webhooks_due"] = True
+    return len(rows)
+
+
+def subscribed(project_id: int | None, event_name: str) -> list[int]:
+    """Ids of the active webhooks (the project's and the global ones) that want this event."""
     where = Webhook.project_id.is_(None)
     if project_id is not None:
         where = or_(where, Webhook.project_id == project_id)
-    hooks = [
+    return [
         hook_id
         for hook_id, events in db.session.execute(
             select(Webhook.id, Webhook.events).where(Webhook.active.is_(True), where)
         )
         if event_name in (events or ())
     ]
-    if not hooks:
-        return 0
-    key, data, object_key = describe(obj)
-    project = db.session.get(Project, project_id) if project_id is not None else None
+
+
+def _deliveries(hooks, event_name, project, key, data, object_key) -> list[dict]:
     now = utcnow()
     rows = []
     for hook_id in hooks:
@@ -182,8 +196,47 @@ def emit(project_id: int | None, event_name: str, obj: Any) -> int:
                 "created_at": now,
             }
         )
-    db.session.execute(insert(WebhookDelivery), rows)
-    db.session.info["webhooks_due"] = True
+    return rows
+
+
+def emit_reviews(
+    project_id: int, reviewer_id: int, at, annotation_ids: Sequence[int] | Select
+) -> int:
+    """review.created for each review the reviewer wrote at `at` on these annotations (a list,
+    or a select of their ids), as one verdict would send it: for the verdicts written many at
+    once by SQL (bulk verdicts, auto-accept). One query for the hooks, and no other when no
+    hook wants the event. Returns how many deliveries were queued."""
+    hooks = subscribed(project_id, "review.created")
+    if not hooks:
+        return 0
+    if isinstance(annotation_ids, Select):
+        annotation_ids = db.session.scalars(annotation_ids).all()
+    project = db.session.get(Project, project_id)
+    rows = []
+    for start in range(0, len(annotation_ids), 1000):
+        found = db.session.execute(
+            select(Review, Annotation.task_id)
+            .join(Annotation, Annotation.id == Review.annotation_id)
+            .where(
+                Review.annotation_id.in_(annotation_ids[start : start + 1000]),
+                Review.reviewer_id == reviewer_id,
+                Review.created_at == at,
+            )
+            .order_by(Review.id)
+        ).all()
+        for review, task_id in found:
+            rows += _deliveries(
+                hooks,
+                "review.created",
+                project,
+                "review",
+                _review(review, task_id),
+                f"annotation:{review.annotation_id}",
+            )
+    for start in range(0, len(rows), 1000):
+        db.session.execute(insert(WebhookDelivery), rows[start : start + 1000])
+    if rows:
+        db.session.info["webhooks_due"] = True
     return len(rows)
 
 
