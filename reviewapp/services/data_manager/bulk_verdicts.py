@@ -26,7 +26,6 @@ from reviewapp.models import Annotation, AnnotationLease, Project, Review, Task,
 from reviewapp.permissions import VERDICT_SKIPS, verdict_refusals_sql
 from reviewapp.services import auto_accept
 from reviewapp.services.derived.task_columns import refresh_tasks, sample_key_sql
-from reviewapp.services.webhooks.outbox import emit_reviews
 from reviewapp.services.review_stream import (
     NOT_REJECTED,
     VerdictError,
@@ -34,6 +33,7 @@ from reviewapp.services.review_stream import (
     rejection_outcome,
     rejection_values,
 )
+from reviewapp.services.webhooks.outbox import emit_reviews
 
 BULK_VERDICTS = ("accepted", "rejected")
 
