@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Task, TaskStateChange
+from reviewapp.services.data_manager.query import TableState, count_tasks, filtered_tasks
 from reviewapp.services.derived.task_columns import in_sample, recount_chunks, sample_key
 from reviewapp.services.label_stream import next_item, submit
 from reviewapp.services.projects import update_project
@@ -385,6 +387,20 @@ def test_the_data_manager_shows_states_counts_and_filters_by_state(client, auth)
     assert ids("state=in_review") == [waiting.id]
     assert ids("state=needs_review&state=in_review") == [waiting.id, held.id]
     assert ids("state=done&state=annotating") == [empty.id, accepted.id]
+    # A filter on states alone is counted from the project's counts per state (with the task
+    # in review apart), and agrees with a count of the rows; with another filter, the rows.
+    for query, expected in (
+        ({"state": ["needs_review"]}, 1),
+        ({"state": ["in_review"]}, 1),
+        ({"state": ["needs_review", "in_review", "needs_review"]}, 2),
+        ({"state": ["done", "annotating", "returned"]}, 2),
+        ({"state": ["needs_review", "in_review"], "has_annotations": "false"}, 0),
+    ):
+        table = TableState.from_args(MultiDict(query))
+        rows = db.session.scalar(
+            select(func.count()).select_from(filtered_tasks(project.id, table).subquery())
+        )
+        assert count_tasks(project.id, table) == rows == expected, query
     page = client.get(f"/projects/{project.id}/tasks?state=bogus").get_data(as_text=True)
     assert "Ignored state: expected one of annotating, needs_review" in page
 

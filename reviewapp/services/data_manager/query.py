@@ -478,8 +478,12 @@ def _conditions(project_id: int, s: TableState) -> list:
 
 def count_tasks(project_id: int, state: TableState) -> int:
     """How many tasks match. A lone filter on another table's index (one annotator, a
-    label) is counted in that index alone, without visiting the tasks."""
+    label) is counted in that index alone, without visiting the tasks; a filter on states
+    alone is the sum of the project's counts per state."""
     id_sets = _id_sets(project_id, state)
+    if state.state and not id_sets and not _conditions(project_id, replace(state, state=())):
+        counts = state_counts(project_id)
+        return sum(counts[name] for name in set(state.state))
     if len(id_sets) == 1 and id_sets[0].in_project and not _conditions(project_id, state):
         ids = id_sets[0].ids.subquery()
         return db.session.scalar(select(func.count(ids.c[0].distinct())))
