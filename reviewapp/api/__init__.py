@@ -8,6 +8,7 @@ from reviewapp.api import (  # noqa: E402, F401
     bulk,
     comments,
     jobs,
+    label,
     metrics,
     openapi,
     projects,

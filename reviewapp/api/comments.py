@@ -9,7 +9,7 @@ from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
 from reviewapp.api.common import iso, json_object, person
 from reviewapp.extensions import db
-from reviewapp.models import COMMENT_MAX_LENGTH, Comment
+from reviewapp.models import COMMENT_MAX_LENGTH, Comment, Notification
 from reviewapp.permissions import get_annotation_for
 from reviewapp.services import comments as service
 
@@ -124,6 +124,28 @@ def notifications_api():
             for item in service.notifications_for(user)
         ],
     }
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@token_required
+def read_notification_api(notification_id: int):
+    """Mark one of the token user's notifications read (another user's is a 404)."""
+    user = api_user()
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user.id:
+        abort(404)
+    service.open_notification(notification, user)
+    db.session.commit()
+    return {"id": notification.id, "read_at": iso(notification.read_at)}
+
+
+@bp.post("/notifications/read")
+@token_required
+def read_all_notifications_api():
+    """Mark every unread notification of the token user read."""
+    count = service.mark_all_read(api_user())
+    db.session.commit()
+    return {"marked": count, "unread": 0}
 
 
 from reviewapp.api.schemas import ID, TIMESTAMP, nullable, obj, op, path_id, ref  # noqa: E402
@@ -243,5 +265,30 @@ OPENAPI_PATHS = {
                 )
             },
         ),
+    },
+    "/api/notifications/{notification_id}/read": {
+        "post": op(
+            "read_notification_api",
+            "comments",
+            "Mark one of your notifications read (as opening it in the page does).",
+            {200: obj({"id": ID, "read_at": TIMESTAMP})},
+            (404,),
+            parameters=[path_id("notification_id", "The notification's id")],
+        )
+    },
+    "/api/notifications/read": {
+        "post": op(
+            "read_all_notifications_api",
+            "comments",
+            "Mark every unread notification of yours read.",
+            {
+                200: obj(
+                    {
+                        "marked": {"type": "integer", "minimum": 0},
+                        "unread": {"type": "integer", "minimum": 0},
+                    }
+                )
+            },
+        )
     },
 }

@@ -56,7 +56,9 @@ def review_next(project_id: int):
 @bp.post("/annotations/<int:annotation_id>/review")
 @token_required
 def review_annotation(annotation_id: int):
-    """Record a verdict: {"verdict": accepted|fixed|rejected, "result"?, "comment"?, "reason"?}."""
+    """Record a verdict: {"verdict": accepted|fixed|rejected, "result"?, "comment"?, "reason"?,
+    "action"?, "change"?}; with "change": true an earlier verdict is changed, as from the task
+    page (the history keeps both)."""
     user = api_user()
     annotation = db.session.get(Annotation, annotation_id)
     if annotation is None:
@@ -65,7 +67,11 @@ def review_annotation(annotation_id: int):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "Send a JSON object with 'verdict'.")
-    if body.get("verdict") == "fixed" and not isinstance(body.get("result"), list):
+    if (
+        body.get("verdict") == "fixed"
+        and not body.get("change")
+        and not isinstance(body.get("result"), list)
+    ):
         abort(400, "A fixed verdict needs 'result', the corrected Label Studio result list.")
     result = body.get("result")
     if result is not None and not (
@@ -79,16 +85,24 @@ def review_annotation(annotation_id: int):
         abort(400, f"'action' must be one of {', '.join(REJECT_ACTIONS)}.")
     if body.get("action") and body.get("verdict") != "rejected":
         abort(400, "'action' goes with a rejection only.")
+    if body.get("change") is not None and not isinstance(body["change"], bool):
+        abort(400, "'change' must be true or false.")
+    change = bool(body.get("change"))
+    if change and body.get("verdict") == "fixed" and result is None:
+        fixed = annotation.result  # as on the task page: the result stays as it is
+    else:
+        fixed = _fixed_result(project, annotation, result)
     try:
         outcome = record_verdict(
             annotation_id,
             user,
             str(body.get("verdict", "")),
-            result=_fixed_result(project, annotation, body.get("result")),
+            result=fixed,
             comment=str(body.get("comment") or ""),
             reason=str(body.get("reason") or ""),
             project=project,
             action=body.get("action") or None,
+            change=change,
         )
     except StaleVerdict as error:
         return {"error": str(error)}, 409
@@ -267,6 +281,11 @@ OPENAPI_PATHS = {
                                 "enum": ["remove", "return", "reassign", None],
                                 "description": "With 'rejected': one of the project's "
                                 "reject_actions (default: its default_reject_action)",
+                            },
+                            "change": {
+                                "type": ["boolean", "null"],
+                                "description": "true: change an earlier verdict (as the task "
+                                "page does; a fix without 'result' keeps the result)",
                             },
                         },
                     },

@@ -45,6 +45,29 @@ def me_api():
     return user_json(api_user())
 
 
+@bp.post("/me/password")
+@token_required
+def change_own_password_api():
+    """Change one's own password, given the current one, as the password page does: the
+    user's sessions end; the token keeps working."""
+    user = api_user()
+    body = json_object("with 'current_password' and 'new_password'")
+    current, new = body.get("current_password"), body.get("new_password")
+    if not isinstance(current, str) or not isinstance(new, str):
+        abort(400, "'current_password' and 'new_password' must be strings.")
+    if not user.check_password(current):
+        abort(403, "This is not your current password.")
+    try:
+        set_password(user, new)
+    except UserError as error:
+        abort(422, f"new_password: {error}")
+    db.session.commit()
+    return {
+        "message": "Your password is changed; your sessions are logged out.",
+        "user": user_json(user),
+    }
+
+
 @bp.get("/users")
 @token_required
 def users_api():
@@ -166,6 +189,24 @@ OPENAPI_SCHEMAS = {
 OPENAPI_PATHS = {
     "/api/me": {
         "get": op("me_api", "users", "The token's user.", {200: ref("User")}),
+    },
+    "/api/me/password": {
+        "post": op(
+            "change_own_password_api",
+            "users",
+            "Change your own password, given the current one; ends your sessions, not your token.",
+            {200: with_message("user", ref("User"))},
+            (400, 403, 422),
+            body={
+                "type": "object",
+                "required": ["current_password", "new_password"],
+                "properties": {
+                    "current_password": {"type": "string"},
+                    "new_password": _PASSWORD,
+                },
+            },
+            ends_own_credentials=True,
+        ),
     },
     "/api/users": {
         "get": op(

@@ -1,0 +1,170 @@
+"""The UI actions that had no API call: the label stream's next task and skip, reading
+notifications, changing an earlier verdict, and changing one's own password."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from reviewapp.extensions import db
+from reviewapp.models import Annotation, Notification, Review, Task, User
+from reviewapp.services.comments import add_comment
+from reviewapp.services.review_stream import record_verdict
+from tests import factories
+
+
+def _headers(user) -> dict:
+    return {"Authorization": f"Token {factories.token(user)}"}
+
+
+def _team(texts=("one", "two", "three"), **settings):
+    amy = factories.user("annotator", email="amy@x.com")
+    bob = factories.user("annotator", email="bob@x.com")
+    rev = factories.user("reviewer", email="rev@x.com")
+    project = factories.project(members=(amy, bob, rev), overlap=1, **settings)
+    factories.text_tasks(project, *texts)
+    tasks = list(db.session.scalars(select(Task).order_by(Task.id)))
+    return project, tasks, amy, bob, rev
+
+
+def test_label_next_leases_a_task_per_annotator_and_says_when_nothing_is_left(client, app):
+    project, tasks, amy, bob, _ = _team(("one", "two"))
+    url = f"/api/projects/{project.id}/label/next"
+    first = client.post(url, headers=_headers(amy))
+    assert first.status_code == 200, first.json
+    assert first.json["task"] == {"id": tasks[0].id, "data": {"text": "one"}}
+    assert first.json["lease_until"] and first.json["returned"] is None
+    # The same annotator asking again keeps their task; another gets the next one.
+    assert client.post(url, headers=_headers(amy)).json["task"]["id"] == tasks[0].id
+    assert client.post(url, headers=_headers(bob)).json["task"]["id"] == tasks[1].id
+    submitted = client.post(
+        f"/api/tasks/{tasks[0].id}/annotations",
+        json={"result": factories.choice("Positive")},
+        headers=_headers(amy),
+    )
+    assert submitted.status_code == 201
+    # Task 2 is leased to bob and overlap 1 is reached on task 1: nothing for amy.
+    assert client.post(url, headers=_headers(amy)).json == {
+        "task": None,
+        "lease_until": None,
+        "returned": None,
+    }
+
+
+def test_label_next_gives_a_returned_annotation_first_with_its_review(client, app):
+    project, tasks, amy, _, rev = _team(
+        ("one", "two"), reject_actions=["return"], default_reject_action="return"
+    )
+    client.post(
+        f"/api/tasks/{tasks[0].id}/annotations",
+        json={"result": factories.choice("Positive")},
+        headers=_headers(amy),
+    )
+    annotation = db.session.scalars(select(Annotation)).one()
+    record_verdict(
+        annotation.id, rev, "rejected", comment="Read it again", reason="", action="return"
+    )
+    db.session.commit()
+    answer = client.post(f"/api/projects/{project.id}/label/next", headers=_headers(amy)).json
+    assert answer["task"]["id"] == tasks[0].id
+    assert answer["returned"]["annotation"]["id"] == annotation.id
+    assert answer["returned"]["comment"] == "Read it again"
+
+
+def test_skip_saves_a_cancelled_annotation_once(client, app):
+    project, tasks, amy, _, _ = _team()
+    url = f"/api/tasks/{tasks[0].id}/skip"
+    skipped = client.post(url, json={"lead_time": 2.5}, headers=_headers(amy))
+    assert skipped.status_code == 201, skipped.json
+    assert skipped.json["message"] == f"Skipped task {tasks[0].id}."
+    saved = db.session.scalars(select(Annotation)).one()
+    assert (saved.was_cancelled, saved.result, saved.lead_time) == (True, [], 2.5)
+    assert client.post(url, headers=_headers(amy)).status_code == 409
+    assert (
+        client.post(f"/api/tasks/{tasks[1].id}/skip", json=[1], headers=_headers(amy)).status_code
+        == 400
+    )
+    nxt = client.post(f"/api/projects/{project.id}/label/next", headers=_headers(amy)).json
+    assert nxt["task"]["id"] == tasks[1].id  # a skipped task is not offered again
+    assert client.post("/api/tasks/999999/skip", headers=_headers(amy)).status_code == 404
+
+
+def test_notifications_are_read_one_or_all_and_only_by_their_owner(client, app):
+    project, tasks, amy, _, rev = _team()
+    client.post(
+        f"/api/tasks/{tasks[0].id}/annotations",
+        json={"result": factories.choice("Positive")},
+        headers=_headers(amy),
+    )
+    annotation = db.session.scalars(select(Annotation)).one()
+    for text in ("first", "second"):
+        add_comment(annotation, rev, text)
+    db.session.commit()
+    first, second = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert (
+        client.post(f"/api/notifications/{first.id}/read", headers=_headers(rev)).status_code == 404
+    )
+    answer = client.post(f"/api/notifications/{first.id}/read", headers=_headers(amy))
+    assert answer.status_code == 200 and answer.json["id"] == first.id and answer.json["read_at"]
+    assert client.get("/api/notifications", headers=_headers(amy)).json["unread"] == 1
+    assert client.post("/api/notifications/read", headers=_headers(amy)).json == {
+        "marked": 1,
+        "unread": 0,
+    }
+    assert client.get("/api/notifications", headers=_headers(amy)).json["unread"] == 0
+
+
+def test_an_earlier_verdict_is_changed_only_when_asked(client, app):
+    project, tasks, amy, _, rev = _team()
+    client.post(
+        f"/api/tasks/{tasks[0].id}/annotations",
+        json={"result": factories.choice("Positive")},
+        headers=_headers(amy),
+    )
+    annotation = db.session.scalars(select(Annotation)).one()
+    url = f"/api/annotations/{annotation.id}/review"
+    assert client.post(url, json={"verdict": "accepted"}, headers=_headers(rev)).status_code == 201
+    again = client.post(url, json={"verdict": "rejected", "comment": "no"}, headers=_headers(rev))
+    assert again.status_code == 409
+    assert (
+        client.post(
+            url, json={"verdict": "rejected", "change": "yes"}, headers=_headers(rev)
+        ).status_code
+        == 400
+    )
+    changed = client.post(
+        url, json={"verdict": "rejected", "comment": "no", "change": True}, headers=_headers(rev)
+    )
+    assert changed.status_code == 201, changed.json
+    assert changed.json["review"]["verdict"] == "rejected"
+    fixed = client.post(url, json={"verdict": "fixed", "change": True}, headers=_headers(rev))
+    assert fixed.status_code == 201, fixed.json
+    verdicts = db.session.scalars(select(Review.verdict).order_by(Review.id)).all()
+    assert verdicts == ["accepted", "rejected", "fixed"]  # the history keeps every one
+    db.session.expire_all()
+    assert db.session.get(Annotation, annotation.id).review_status == "fixed"
+
+
+def test_a_user_changes_their_own_password_given_the_current_one(client, app):
+    amy = factories.user("annotator", email="amy@x.com")
+    headers = _headers(amy)
+    url = "/api/me/password"
+    wrong = client.post(
+        url, json={"current_password": "nope", "new_password": "a-long-new-pass"}, headers=headers
+    )
+    assert wrong.status_code == 403
+    weak = client.post(
+        url, json={"current_password": factories.PASSWORD, "new_password": "x"}, headers=headers
+    )
+    assert weak.status_code == 422 and weak.json["error"].startswith("new_password:")
+    assert client.post(url, json={"current_password": 1}, headers=headers).status_code == 400
+    done = client.post(
+        url,
+        json={"current_password": factories.PASSWORD, "new_password": "a-long-new-pass"},
+        headers=headers,
+    )
+    assert done.status_code == 200 and done.json["user"]["email"] == "amy@x.com"
+    db.session.expire_all()
+    assert db.session.scalar(select(User).where(User.email == "amy@x.com")).check_password(
+        "a-long-new-pass"
+    )
+    assert client.get("/api/me", headers=headers).status_code == 200  # the token still works
