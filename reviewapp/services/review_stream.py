@@ -9,7 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Select, cast, delete, func, literal, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import joinedload
 
 from reviewapp.extensions import db
@@ -241,12 +253,18 @@ def next_for_review(
                 *eligible,
             )
         )
-    for candidates in firsts:
-        rows = sorted(db.session.execute(candidates.limit(TASK_BATCH)).all())
-        for annotation_id, holder, until in rows:
-            claimed = _take(annotation_id, holder, until, reviewer, now)
-            if claimed is not None:
-                return claimed
+    # One statement for both looks; each part keeps its own index.
+    firsts = [
+        q.limit(TASK_BATCH).add_columns(literal(k).label("rank")).subquery().select()
+        for k, q in enumerate(firsts)
+    ]
+    looks = union_all(*firsts) if len(firsts) > 1 else firsts[0]
+    for annotation_id, holder, until, _ in sorted(
+        db.session.execute(looks).all(), key=lambda row: (row[3], row[0])
+    ):
+        claimed = _take(annotation_id, holder, until, reviewer, now)
+        if claimed is not None:
+            return claimed
     if project.review_order == "by_annotator":
         return _next_by_annotator(tasks, eligible, reviewer, now)
     for ordered in _ordered(project, reviewer, tasks, state):
@@ -441,18 +459,17 @@ def record_verdict(
     db.session.execute(
         delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation.id)
     )
+    task_id = annotation.task_id  # read now: the recount expires the annotation
     refresh_tasks(
         project,
-        [annotation.task_id],
+        [task_id],
         results_changed=verdict == "fixed",
         by=reviewer,
         reason=_reason(verdict, loop),
     )
-    auto_accept.after_verdict(project, annotation.task_id)
+    auto_accept.after_verdict(project, task_id)
     emit(project.id, "review.created", review)
-    return VerdictOutcome(
-        review, _message(annotation_id, verdict, size, loop), diff, annotation.task_id
-    )
+    return VerdictOutcome(review, _message(annotation_id, verdict, size, loop), diff, task_id)
 
 
 def _stale_message(annotation_id: int, reviewer: User) -> str:
