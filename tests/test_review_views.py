@@ -484,3 +484,76 @@ def test_another_pending_tab_becomes_the_one_under_review(client, stream):
     assert "accepted · view only" in page  # bob's reviewed tab
     bogus = client.get(review_url(project, f"?annotation={annotations[1]}")).get_data(as_text=True)
     assert f"Annotation #{annotations[1]} is not yours to review now" in bogus
+
+
+def test_a_manager_stars_any_tab_from_the_stream_and_stays_on_the_item(client, auth):
+    manager = auth.login("manager")
+    project = factories.project(members=(manager,))
+    factories.tasks(
+        project,
+        [
+            {
+                "data": {"text": "one"},
+                "annotations": [
+                    factories.annotation("amy@x.com", "Positive"),
+                    factories.annotation("bob@x.com", "Negative"),
+                ],
+            }
+        ],
+    )
+    amy, bob = db.session.scalars(select(Annotation).order_by(Annotation.id)).all()
+    body = client.get(review_url(project)).get_data(as_text=True)
+    assert f"Annotation #{amy.id} by amy@x.com" in body
+    for annotation in (amy, bob):
+        assert f"/annotations/{annotation.id}/ground-truth" in body
+    assert body.count("☆</span> Mark as ground truth") == 2
+    # Starring bob's tab (not the one under review) comes back to amy's annotation.
+    answer = client.post(
+        f"/projects/{project.id}/annotations/{bob.id}/ground-truth",
+        data={"next": f"/projects/{project.id}/review?annotation={amy.id}"},
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == f"/projects/{project.id}/review?annotation={amy.id}"
+    body = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert f"Annotation #{amy.id} by amy@x.com" in body
+    assert body.count("★</span> Clear ground truth") == 1
+    db.session.expire_all()
+    assert db.session.get(Annotation, bob.id).ground_truth is True
+
+
+def test_a_reviewer_sees_no_star(client, stream):
+    project, _, annotations = stream
+    body = client.get(review_url(project)).get_data(as_text=True)
+    assert "ground-truth" not in body and "Mark as ground truth" not in body
+
+
+def test_the_look_ahead_lists_the_next_tasks_of_the_set_in_order(client, auth, htmx):
+    reviewer = auth.login("reviewer")
+    project = factories.project(members=(reviewer,))
+    factories.tasks(
+        project,
+        [
+            {"data": {"text": f"<b>text {i}</b>"}, "annotations": [factories.annotation("a@x.com")]}
+            for i in range(1, 5)
+        ],
+    )
+    t1, t2, t3, t4 = db.session.scalars(select(Task.id).order_by(Task.id)).all()
+    body = client.get(review_url(project)).get_data(as_text=True)
+    assert f'hx-get="/projects/{project.id}/review/upcoming?after={t1}"' in body
+    # Task 3 is reviewed meanwhile: it no longer has pending annotations.
+    third = db.session.scalar(select(Annotation).where(Annotation.task_id == t3))
+    client.post(review_url(project, f"/{third.id}"), data={"verdict": "accepted"})
+    part = client.get(review_url(project, f"/upcoming?after={t1}"), headers=htmx)
+    html = part.get_data(as_text=True)
+    assert part.status_code == 200 and "<html" not in html
+    listed = [int(x.split("<")[0]) for x in html.split(">Task ")[1:]]
+    assert listed == [t2, t4]
+    assert "&lt;b&gt;text 2&lt;/b&gt;" in html and "<b>text" not in html  # escaped
+    assert "Needs review" in html and "1 pending" in html
+    # A set of two selected tasks lists only the other one; one task, nothing after it.
+    html = client.get(
+        review_url(project, f"/upcoming?after={t1}&ids={t1}&ids={t4}"), headers=htmx
+    ).get_data(as_text=True)
+    assert [int(x.split("<")[0]) for x in html.split(">Task ")[1:]] == [t4]
+    html = client.get(review_url(project, f"/upcoming?after={t1}&ids={t1}"), headers=htmx)
+    assert "Nothing after this task." in html.get_data(as_text=True)

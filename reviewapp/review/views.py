@@ -12,7 +12,12 @@ from reviewapp.extensions import db
 from reviewapp.labeling import ResultError, parse_label_config
 from reviewapp.labeling.form import items_from_form
 from reviewapp.models import Annotation
-from reviewapp.permissions import REVIEWERS, get_in_project, get_project_for
+from reviewapp.permissions import (
+    REVIEWERS,
+    get_in_project,
+    get_project_for,
+    may_star_ground_truth,
+)
 from reviewapp.prefetch import decline_prefetch, is_prefetch
 from reviewapp.review import bp
 from reviewapp.review.forms import VerdictForm
@@ -32,6 +37,7 @@ from reviewapp.services.review_stream import (
     queue_task_count,
     record_verdict,
     switch_to,
+    upcoming_tasks,
 )
 
 
@@ -90,6 +96,7 @@ def _render(
         reject_actions=offered_reject_actions,
         action_keys=REJECT_ACTION_KEYS,
         action_hints=REJECT_ACTION_HINTS,
+        can_star=may_star_ground_truth(current_user),
         error=error,
         draft=draft,
         **answer,
@@ -124,6 +131,23 @@ def stream(project_id: int):
     item = item or _claim_next(project, reviewed)
     commit_before_rendering()
     return _render(project, reviewed, item, error=error)
+
+
+@bp.get("/review/upcoming")
+@login_required
+def upcoming(project_id: int):
+    """The next tasks of the set, for the stream's look-ahead list (loaded when opened)."""
+    project = get_project_for(current_user, project_id, REVIEWERS)
+    reviewed = ReviewedSet.from_args(project, request.args)
+    after = request.args.get("after", type=int)
+    return htmx.page_or_blocks(
+        "review/upcoming.html",
+        ["upcoming_list"],
+        project=project,
+        tasks=upcoming_tasks(project, current_user, reviewed.state, reviewed.task_ids, after),
+        preview=next(iter(parse_label_config(project.label_config).objects.values())),
+        set_args=reviewed.to_args(),
+    )
 
 
 @bp.post("/review")

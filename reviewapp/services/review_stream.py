@@ -289,6 +289,33 @@ def next_for_review(
     return None
 
 
+def upcoming_tasks(
+    project: Project,
+    reviewer: User,
+    state: TableState,
+    task_ids: Select | None = None,
+    after_task: int | None = None,
+    limit: int = 10,
+) -> list[Task]:
+    """The next tasks of the reviewer's set in the stream's order, those with pending
+    annotations, without the current one: what the stream will show next, as a list to
+    look ahead at. The by-annotator order lists in table order. Reads; claims nothing."""
+    tasks = queue_tasks(project, reviewer, state, task_ids).where(Task.pending_count > 0)
+    if after_task is not None:
+        tasks = tasks.where(Task.id != after_task)
+    if project.review_order == "by_annotator":
+        ordered = [tasks.order_by(Task.id)]
+    else:
+        ordered = _ordered(project, reviewer, tasks, state)
+    found: list[int] = []
+    for query in ordered:
+        found += db.session.scalars(query.limit(limit - len(found))).all()
+        if len(found) >= limit:
+            break
+    by_id = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_(found)))}
+    return [by_id[task_id] for task_id in found if task_id in by_id]
+
+
 def _candidates(*where) -> Select:
     return (
         select(Annotation.id, AnnotationLease.user_id, AnnotationLease.until)

@@ -52,3 +52,28 @@ def test_review_three_tasks_accept_fix_reject(page, live_server):
     expect(statuses.nth(1)).to_contain_text("1 fixed")
     expect(statuses.nth(2)).to_contain_text("1 rejected")
     expect(statuses.nth(3)).to_contain_text("1 pending")
+
+
+def test_look_ahead_and_a_star_on_another_tab(page, live_server):
+    with live_server.app.app_context():
+        manager = factories.user("manager", email="max@example.com")
+        project = factories.project(members=(manager,), title="Sentiment")
+        both = [factories.annotation("amy@example.com"), factories.annotation("bob@example.com")]
+        factories.tasks(
+            project, [{"data": {"text": f"text {i}"}, "annotations": both} for i in range(1, 4)]
+        )
+        project_id = project.id
+        db.session.remove()
+    log_in(page, "max@example.com", factories.PASSWORD)
+    page.goto(f"/projects/{project_id}/review")
+    expect(page.locator("h1")).to_contain_text("by amy@example.com")
+    page.get_by_text("Next in this set").click()
+    items = page.locator("ol.upcoming li")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("text 2")
+    # Star bob's annotation from his tab; the stream stays on amy's.
+    page.locator(".tab-label", has_text="bob@example.com").click()
+    page.locator(".tab-panel:visible").get_by_role("button", name="Mark as ground truth").click()
+    expect(page.locator("#flash")).to_contain_text("ground truth")
+    expect(page.locator("h1")).to_contain_text("by amy@example.com")
+    expect(page.locator(".tab-label", has_text="bob@example.com").locator(".star")).to_have_count(1)
