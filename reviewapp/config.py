@@ -24,6 +24,8 @@ class Defaults:
     JOBS_PATH: str | None = None
     JOBS_IMMEDIATE = False
     JOBS_WAIT = 10
+    # A bulk action big enough to be a job answers at once with its progress page (< 1 s).
+    JOBS_BULK_WAIT = 0.5
     JOBS_STALE_SECONDS = 120
     JOBS_HEARTBEAT_SECONDS = 10
     JOBS_EXPORT_RETENTION_HOURS = 24

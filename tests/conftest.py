@@ -111,13 +111,14 @@ def app(database_url, tmp_path):
 def queued_app(app, database_url, tmp_path):
     """The app as the web server runs it, beside `app` on the same database: jobs go to a
     queue file that only a worker process reads (none runs unless a test starts one), and
-    forms and the API answer at once (JOBS_WAIT=0)."""
+    forms and the API answer at once (JOBS_WAIT=0, JOBS_BULK_WAIT=0)."""
     queued = make_app(
         database_url,
         tmp_path,
         JOBS_IMMEDIATE=False,
         JOBS_PATH=str(tmp_path / "jobs.db"),
         JOBS_WAIT=0,
+        JOBS_BULK_WAIT=0,
     )
     with queued.app_context():
         yield queued

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from reviewapp.config import Defaults
 from reviewapp.extensions import db
 from reviewapp.models import Job, Task, utcnow
 from reviewapp.services.import_export.exporter import export_chunks
@@ -404,3 +405,25 @@ def test_a_big_bulk_action_not_done_in_the_wait_goes_to_its_job(queued):
     page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert "Delete tasks: started on 3 tasks. It goes on in the background." in page
     assert db.session.scalar(select(func.count()).select_from(Task)) == 3
+
+
+def test_a_big_bulk_action_waits_the_short_bulk_wait_not_the_forms_wait(queued, monkeypatch):
+    """The page that starts a bulk job answers within a second: it waits JOBS_BULK_WAIT
+    (0.5 s by default), not the 10 s an import form waits."""
+    from reviewapp.tasks import views
+
+    client, manager, project = queued
+    factories.text_tasks(project, "a", "b", "c")
+    ids = [str(t.id) for t in db.session.scalars(select(Task))]
+    config = client.application.config
+    config.update(JOBS_BULK_THRESHOLD=2, JOBS_WAIT=10, JOBS_BULK_WAIT=0.25)
+    waited = []
+    real = views.wait_for
+    monkeypatch.setattr(views, "wait_for", lambda job_id, s: waited.append(s) or real(job_id, s))
+    response = client.post(
+        f"/projects/{project.id}/tasks/bulk",
+        data={"action": "delete_tasks", "ids": ids, "confirm": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 204 and waited == [0.25]
+    assert Defaults.JOBS_BULK_WAIT == 0.5

@@ -134,8 +134,9 @@ def bulk(project_id: int):
         }
         return _render_table(project, state, blocks=("bulk_confirm",), confirm=confirm)
     if outcome.job is not None:
-        # Too big for a request: a job. Done within the wait, it answers as if it were not.
-        job = wait_for(outcome.job.id, current_app.config["JOBS_WAIT"])
+        # Too big for a request: a job. Done within the short wait, it answers as if it were
+        # not; else the page answers at once with the job's progress.
+        job = wait_for(outcome.job.id, current_app.config["JOBS_BULK_WAIT"])
         if job.status == "done":
             return _answer(project, state, job.message, "success")
         if job.status == "failed":
