@@ -88,7 +88,8 @@ def live_server(tmp_path):
 def queued_server(tmp_path):
     """live_server as production runs it: jobs go to a queue file (JOBS_PATH) that a worker
     process reads (`flask --app app worker`, started by the test), and forms wait for none
-    (JOBS_WAIT=0, JOBS_BULK_WAIT=0). The instance folder is tmp_path/instance, the database tmp_path/e2e.db."""
+    (JOBS_WAIT=0, JOBS_BULK_WAIT=0). The instance folder is tmp_path/instance, the database
+    tmp_path/e2e.db."""
     yield from _serve(
         tmp_path,
         JOBS_IMMEDIATE=False,
