@@ -126,7 +126,7 @@ def test_fix_and_accept_stores_the_new_result_and_shows_the_diff(client, stream,
         headers=htmx,
     )
     body = response.get_data(as_text=True)
-    assert "fix size 1.00" in body and "sentiment: Positive → Neutral" in body
+    assert "fix size 100%" in body and "sentiment: Positive → Neutral" in body
     assert db.session.get(Annotation, annotations[0]).result[0]["value"]["choices"] == ["Neutral"]
 
 

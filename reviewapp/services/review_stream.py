@@ -584,7 +584,8 @@ def _message(annotation_id: int, verdict: str, size: float | None, loop: dict) -
     if verdict == "accepted":
         return f"Accepted annotation #{annotation_id}."
     if verdict == "fixed":
-        return f"Fixed and accepted annotation #{annotation_id} (fix size {size:.2f})."
+        # A percent, as agreement and accuracy show everywhere in the pages.
+        return f"Fixed and accepted annotation #{annotation_id} (fix size {size:.0%})."
     if loop["requeued"]:
         where = "it goes back to its annotator with your comment"
     elif loop["reassigned"]:

@@ -37,7 +37,7 @@ def test_review_three_tasks_accept_fix_reject(page, live_server):
     page.locator("details.fix-main").get_by_label("Negative").check()
     page.get_by_role("button", name="Save fix and accept").click()
     expect(page.locator("#flash")).to_contain_text("sentiment: Positive → Negative")
-    expect(page.locator("#flash")).to_contain_text("fix size 1.00")
+    expect(page.locator("#flash")).to_contain_text("fix size 100%")
     expect(page.locator(".progress")).to_contain_text("1 of 3 left")
 
     page.get_by_label("Comment (required)").fill("This is not a review at all")

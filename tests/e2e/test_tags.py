@@ -127,8 +127,8 @@ def test_label_fix_and_see_agreement(page, live_server):
     expect(flash).to_contain_text('when: "2021-01-01T10:00" → "2021-01-02T09:30"')
     expect(flash).to_contain_text("kind: Animals / Dogs, Rocks → Animals / Dogs, Animals / Cats")
     # count 1 - |5 - 6| / 10 = 0.9, when 0, kind {Dogs, Rocks} vs {Dogs, Cats} = 1/3:
-    # fix size 1 - (0.9 + 0 + 0.333) / 3 = 0.589.
-    expect(flash).to_contain_text("fix size 0.59")
+    # fix size 1 - (0.9 + 0 + 0.333) / 3 = 0.589, shown as a percent.
+    expect(flash).to_contain_text("fix size 59%")
 
     with live_server.app.app_context():
         fixed = db.session.scalars(select(Annotation).order_by(Annotation.id)).first()
