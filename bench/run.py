@@ -280,6 +280,11 @@ def _reviewer_ids(bench: Bench) -> list[int]:
 VERDICTS_PER_REVIEWER = 60
 
 
+def review_stream_1(bench: Bench) -> list[Row]:
+    """One reviewer alone: next item, and verdict + next item (issue 14: p50 <= 40 ms)."""
+    return _review_stream(bench, REVIEWERS[:1], (30, 80), (40, 80))
+
+
 def review_stream(bench: Bench) -> list[Row]:
     """Four reviewers at once: next item, and verdict + next item, over HTTP."""
     return _review_stream(bench, REVIEWERS[:4], (30, 80), (40, 80))
@@ -337,9 +342,10 @@ def _review_stream(bench: Bench, reviewers: list[str], next_targets, verdict_tar
     finally:
         server.stop()
     total, doubled = bench.step("count-reviews").stdout.split()[-2:]
+    who = "one reviewer" if n == 1 else f"{n} reviewers at once"
     timings = [
-        Timing(f"next item ({n} reviewers at once)", next_timings, targets=next_targets),
-        Timing(f"verdict + next item ({n} reviewers at once)", verdict_timings),
+        Timing(f"next item ({who})", next_timings, targets=next_targets),
+        Timing(f"verdict + next item ({who})", verdict_timings),
     ]
     bench.reports.append(
         lambda: print_timings(
@@ -523,6 +529,7 @@ SECTIONS: list[Callable[[Bench], list[Row]]] = [
     export_files,
     add_reviewers,
     data_manager,
+    review_stream_1,
     review_stream,
     review_stream_8,
     label_stream,
