@@ -66,6 +66,7 @@ def skip_task_api(task_id: int):
 
 
 from reviewapp.api.schemas import (  # noqa: E402 - the description sits below the routes
+    json_body,
     nullable,
     obj,
     op,
@@ -113,10 +114,14 @@ OPENAPI_PATHS = {
             {201: with_message("annotation", ref("Annotation"))},
             (400, 403, 404, 409),
             parameters=[path_id("task_id", "The task's id")],
-            body={
-                "type": "object",
-                "properties": {"lead_time": {"type": "number", "minimum": 0}},
-            },
         )
     },
+}
+# The body is optional: a skip needs nothing but, if known, the seconds spent.
+OPENAPI_PATHS["/api/tasks/{task_id}/skip"]["post"]["requestBody"] = {
+    "required": False,
+    **json_body(
+        {"type": "object", "properties": {"lead_time": {"type": "number", "minimum": 0}}},
+        "Optionally the seconds spent",
+    ),
 }
