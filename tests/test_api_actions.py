@@ -79,10 +79,14 @@ def test_skip_saves_a_cancelled_annotation_once(client, app):
     saved = db.session.scalars(select(Annotation)).one()
     assert (saved.was_cancelled, saved.result, saved.lead_time) == (True, [], 2.5)
     assert client.post(url, headers=_headers(amy)).status_code == 409
-    assert (
-        client.post(f"/api/tasks/{tasks[1].id}/skip", json=[1], headers=_headers(amy)).status_code
-        == 400
-    )
+    for raw in ("[1]", "null", '"x"', "{not json"):  # anything but an object, or nothing
+        refused = client.post(
+            f"/api/tasks/{tasks[1].id}/skip",
+            data=raw,
+            content_type="application/json",
+            headers=_headers(amy),
+        )
+        assert refused.status_code == 400, raw
     nxt = client.post(f"/api/projects/{project.id}/label/next", headers=_headers(amy)).json
     assert nxt["task"]["id"] == tasks[1].id  # a skipped task is not offered again
     assert client.post("/api/tasks/999999/skip", headers=_headers(amy)).status_code == 404

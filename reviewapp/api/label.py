@@ -52,10 +52,10 @@ def skip_task_api(task_id: int):
     if task is None:
         abort(404)
     project = get_project_for(user, task.project_id, LABELLERS)
-    body = request.get_json(silent=True)
-    if body is not None and not isinstance(body, dict):
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):  # `null`, a list, or not JSON at all
         abort(400, "Send nothing, or a JSON object with 'lead_time'.")
-    lead_time = _lead_time(body or {})
+    lead_time = _lead_time(body)
     try:
         saved = stream.skip(project, user, task, lead_time)
     except stream.AlreadySubmitted as error:
