@@ -8,7 +8,9 @@ from sqlalchemy import select
 from reviewapp.extensions import db
 from reviewapp.models import Annotation, Notification, Review, Task, User
 from reviewapp.services.comments import add_comment
+from reviewapp.services.data_manager.saved_views import COLUMNS, hidden_columns
 from reviewapp.services.review_stream import record_verdict
+from reviewapp.services.users import add_member
 from tests import factories
 
 
@@ -172,3 +174,24 @@ def test_a_user_changes_their_own_password_given_the_current_one(client, app):
         "a-long-new-pass"
     )
     assert client.get("/api/me", headers=headers).status_code == 200  # the token still works
+
+
+def test_a_user_chooses_their_data_manager_columns(client, app):
+    project, tasks, amy, bob, rev = _team()
+    other = factories.user("reviewer", email="rex@x.com")
+    add_member(project.id, other)
+    db.session.commit()
+    url = f"/api/projects/{project.id}/columns"
+    first = client.get(url, headers=_headers(rev)).json["columns"]
+    assert all(c["shown"] for c in first)
+    assert {"name": "state", "label": "State", "shown": True} in first
+    answer = client.put(url, json={"shown": ["data", "state"]}, headers=_headers(rev))
+    assert answer.status_code == 200
+    assert {c["name"] for c in answer.json["columns"] if c["shown"]} == {"data", "state"}
+    # What the Data Manager page reads for this user; another user's columns stay theirs.
+    assert hidden_columns(rev, project.id) == set(COLUMNS) - {"data", "state"}
+    assert all(c["shown"] for c in client.get(url, headers=_headers(other)).json["columns"])
+    assert client.get(url, headers=_headers(amy)).status_code == 403  # annotators have no table
+    bogus = client.put(url, json={"shown": ["data", "bogus"]}, headers=_headers(rev))
+    assert bogus.status_code == 422 and "bogus" in bogus.json["error"]
+    assert client.put(url, json={"shown": "data"}, headers=_headers(rev)).status_code == 400

@@ -13,7 +13,14 @@ from reviewapp.api.common import iso, json_object, paginate, person, table_state
 from reviewapp.extensions import db
 from reviewapp.models import SavedView, User
 from reviewapp.permissions import REVIEWERS, get_project_for
-from reviewapp.services.data_manager.saved_views import ViewError, delete_saved_view, save_view
+from reviewapp.services.data_manager.saved_views import (
+    COLUMNS,
+    ViewError,
+    delete_saved_view,
+    hidden_columns,
+    save_view,
+    set_hidden_columns,
+)
 
 
 def view_json(view: SavedView) -> dict:
@@ -62,6 +69,43 @@ def create_view_api(project_id: int):
     return view_json(view), 201
 
 
+def _columns_json(user: User, project_id: int) -> dict:
+    hidden = hidden_columns(user, project_id)
+    return {
+        "columns": [
+            {"name": name, "label": label, "shown": name not in hidden}
+            for name, label in COLUMNS.items()
+        ]
+    }
+
+
+@bp.get("/projects/<int:project_id>/columns")
+@token_required
+def columns_api(project_id: int):
+    """The Data Manager's columns and which of them the token's user shows in this project."""
+    user = api_user()
+    project = get_project_for(user, project_id, REVIEWERS)
+    return _columns_json(user, project.id)
+
+
+@bp.put("/projects/<int:project_id>/columns")
+@token_required
+def set_columns_api(project_id: int):
+    """Choose the columns the token's user shows in this project, as the column picker does:
+    {"shown": [names]}; every other column is hidden."""
+    user = api_user()
+    project = get_project_for(user, project_id, REVIEWERS)
+    shown = json_object("with 'shown': a list of column names").get("shown")
+    if not isinstance(shown, list) or not all(isinstance(name, str) for name in shown):
+        abort(400, "'shown' must be a list of column names.")
+    unknown = sorted(set(shown) - set(COLUMNS))
+    if unknown:
+        abort(422, f"Unknown columns: {', '.join(unknown)}; use {', '.join(COLUMNS)}.")
+    set_hidden_columns(user, project.id, set(COLUMNS) - set(shown))
+    db.session.commit()
+    return _columns_json(user, project.id)
+
+
 @bp.delete("/views/<int:view_id>")
 @token_required
 def delete_view_api(view_id: int):
@@ -83,6 +127,7 @@ from reviewapp.api.schemas import (  # noqa: E402 - the description sits below t
     PAGE_PARAMETERS,
     TIMESTAMP,
     listing,
+    obj,
     op,
     path_id,
     ref,
@@ -113,6 +158,21 @@ OPENAPI_SCHEMAS = {
         },
     },
 }
+
+_COLUMNS = obj(
+    {
+        "columns": {
+            "type": "array",
+            "items": obj(
+                {
+                    "name": {"type": "string"},
+                    "label": {"type": "string"},
+                    "shown": {"type": "boolean"},
+                }
+            ),
+        }
+    }
+)
 
 OPENAPI_PATHS = {
     "/api/projects/{project_id}/views": {
@@ -153,6 +213,25 @@ OPENAPI_PATHS = {
             {200: MESSAGE},
             (403, 404),
             parameters=[path_id("view_id", "The saved view's id")],
+        ),
+    },
+    "/api/projects/{project_id}/columns": {
+        "get": op(
+            "columns_api",
+            "views",
+            "The Data Manager's columns and which the token's user shows here (reviewers and up).",
+            {200: _COLUMNS},
+            (403, 404),
+            parameters=[_PROJECT_ID],
+        ),
+        "put": op(
+            "set_columns_api",
+            "views",
+            "Choose the columns the token's user shows here; the others are hidden.",
+            {200: _COLUMNS},
+            (400, 403, 404, 422),
+            parameters=[_PROJECT_ID],
+            body=obj({"shown": {"type": "array", "items": {"type": "string"}}}),
         ),
     },
 }
