@@ -161,6 +161,7 @@ def test_json_and_html_agree(client, auth, small):
     assert set(body) == {
         "summary", "annotators", "matrix", "models", "reviewers", "alpha", "raw_agreement",
         "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt", "auto_accept",
+        "final_labels",
     }  # fmt: skip
     assert body["summary"] == {
         "tasks": 6,

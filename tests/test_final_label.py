@@ -379,3 +379,38 @@ def test_mixed_project_exports_sources(app):
     final = json.loads("".join(export_chunks(project.id, "json", "final")))[0]["final"]
     assert final["sources"] == {"sentiment": "majority", "label": "winner"}
     assert final["agreement"] == pytest.approx(7 / 12)
+
+
+def test_dashboard_csv_and_api_count_tasks_by_final_rule(client, auth):
+    """The three tasks of load_three_tasks plus a fourth whose only annotation is accepted:
+    ground truth 1 (task 1), review 1 (task 4), annotators 1 (task 2, majority), none
+    1 (task 3, skipped only). The export gives the same split."""
+    from reviewapp.services.review_stream import record_verdict
+
+    manager = auth.login("manager")
+    project = factories.project(members=(manager,))
+    load_three_tasks(project)
+    factories.tasks(
+        project, [{"data": {"text": "four"}, "annotations": [factories.annotation("d@x.org")]}]
+    )
+    four = db.session.scalar(select(Annotation).order_by(Annotation.id.desc()).limit(1))
+    record_verdict(four.id, manager, "accepted")
+    db.session.commit()
+    expected = {"ground_truth": 1, "review": 1, "annotators": 1, "none": 1}
+    rule = {"ground_truth": "ground_truth", "review": "review"}
+    exported = json.loads("".join(export_chunks(project.id, "json", "final")))
+    split = dict.fromkeys(expected, 0)
+    for task in exported:
+        source = task["final"]["source"] if task["final"] else "none"
+        split[rule.get(source, "annotators" if source != "none" else "none")] += 1
+    assert split == expected
+    page = client.get(f"/projects/{project.id}/dashboard").get_data(as_text=True)
+    for key, n in expected.items():
+        assert f'data-final="{key}">{n}</b>' in page
+    table = client.get(f"/projects/{project.id}/dashboard/final_labels.csv")
+    assert table.get_data(as_text=True).splitlines() == [
+        "source,tasks", "ground_truth,1", "review,1", "annotators,1", "none,1",
+    ]  # fmt: skip
+    h = {"Authorization": f"Token {factories.token(manager)}"}
+    answer = client.get(f"/api/projects/{project.id}/metrics", headers=h).get_json()
+    assert answer["final_labels"] == expected

@@ -101,6 +101,7 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
             }
             for r in metrics.reviewers
         ],
+        "final_labels": metrics.final_sources,
         "alpha": {a.control: a.alpha for a in metrics.alpha},
         "raw_agreement": {a.control: a.raw_agreement for a in metrics.alpha},
         "raw_agreement_ci": {a.control: a.raw_agreement_ci for a in metrics.alpha},
@@ -236,6 +237,12 @@ OPENAPI_SCHEMAS = {
                     }
                 ),
             },
+            "final_labels": _object(
+                {key: _COUNT for key in ("ground_truth", "review", "annotators", "none")},
+                "Tasks by the rule that gives their final label (the final-label export): "
+                "ground truth, else an accepted or fixed annotation, else the annotators' "
+                "majority or consensus winner, else none",
+            ),
             "alpha": _by_control(
                 {"type": ["number", "null"]}, "Krippendorff's alpha per Choices control"
             ),

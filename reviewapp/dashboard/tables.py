@@ -115,7 +115,13 @@ def confusion_gt(metrics: ProjectMetrics) -> Table:
     return header, rows
 
 
+def final_labels(metrics: ProjectMetrics) -> Table:
+    """Tasks per rule that gives their final label."""
+    return ["source", "tasks"], [[k, n] for k, n in metrics.final_sources.items()]
+
+
 TABLES: dict[str, Callable[[ProjectMetrics], Table]] = {
+    "final_labels": final_labels,
     "annotators": annotators,
     "matrix": matrix,
     "models": models,

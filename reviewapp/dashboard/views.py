@@ -114,7 +114,9 @@ def show(project_id: int):
     )
 
 
-@bp.get("/<any(annotators, matrix, models, reviewers, confusion, confusion_gt):table>.csv")
+@bp.get(
+    "/<any(annotators, matrix, models, reviewers, confusion, confusion_gt, final_labels):table>.csv"
+)
 @login_required
 def table_csv(project_id: int, table: str):
     """One dashboard table as CSV (the annotator rows in the page's sort order)."""

@@ -107,7 +107,31 @@ def project_metrics(
         annotator_order=order,
         confusion=project_confusion(project, config) if include_confusion else None,
         confusion_gt=project_gt_confusion(project, config) if include_gt_confusion else {},
+        final_sources=_final_sources(project.id),
     )
+
+
+def _final_sources(project_id: int) -> dict[str, int]:
+    """Tasks per final-label rule (ProjectMetrics.final_sources) from the task counters: one
+    scan of the project's task rows."""
+    truth = Task.has_ground_truth == true()
+    reviewed = Task.accepted_count + Task.fixed_count > 0
+    # annotation_count and rejected_count are over non-skipped annotations.
+    candidates = Task.annotation_count > Task.rejected_count
+    gt, review, annotators, total = db.session.execute(
+        select(
+            func.count().filter(truth),
+            func.count().filter(~truth, reviewed),
+            func.count().filter(~truth, ~reviewed, candidates),
+            func.count(),
+        ).where(Task.project_id == project_id)
+    ).one()
+    return {
+        "ground_truth": gt,
+        "review": review,
+        "annotators": annotators,
+        "none": total - gt - review - annotators,
+    }
 
 
 def _summary(

@@ -287,6 +287,11 @@ class ProjectMetrics:
     # GtMatrix against ground truth over all annotators.
     confusion: dict[str, list] | None = field(default_factory=dict)  # None: not computed
     confusion_gt: dict[str, object] = field(default_factory=dict)
+    # Tasks by the rule that gives their final label (services.metrics.final): "ground_truth"
+    # (a ground-truth annotation), "review" (else an accepted or fixed annotation),
+    # "annotators" (else majority or consensus winner over the annotations neither skipped
+    # nor rejected) and "none" (no rule applies). They add up to the project's tasks.
+    final_sources: dict[str, int] = field(default_factory=dict)
 
 
 def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:

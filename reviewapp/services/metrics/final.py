@@ -2,8 +2,8 @@
 
 The first rule that applies gives the task's final result:
 
-1. ``ground_truth``: the task's non-skipped ground-truth annotation (the latest if several
-   are marked).
+1. ``ground_truth``: the task's non-skipped ground-truth annotation (the first by id if
+   several are marked, as for ground-truth accuracy).
 2. ``review``: else the non-skipped annotation accepted or fixed most recently (its latest
    verdict is the newest; an annotation accepted without a recorded review, as imported,
    counts as older than any reviewed one). Its result is the fixed result for a fix.
@@ -104,7 +104,8 @@ def final_label(
     done = [a for a in annotations if not a.skipped]
     truth = [a for a in done if a.ground_truth]
     if truth:
-        return _whole(truth[-1], "ground_truth", done, pair_scores or {})
+        first = min(truth, key=lambda a: a.id)
+        return _whole(first, "ground_truth", done, pair_scores or {})
     reviewed = [a for a in done if a.status in ("accepted", "fixed")]
     if reviewed:
         latest = max(reviewed, key=lambda a: (a.latest_review or 0, a.id))
