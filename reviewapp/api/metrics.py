@@ -98,6 +98,15 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
                 "fixed": r.fixed,
                 "rejected": r.rejected,
                 "overturned": r.overturned,
+                "overturn_rate": r.overturn_rate,
+                "overturn_rate_ci": r.overturn_rate_ci,
+                "gt_accuracy": r.gt_accuracy,
+                "gt_accuracy_ci": r.gt_accuracy_ci,
+                "gt_judged": r.gt_judged,
+                "acceptance_rate": r.acceptance_rate,
+                "leniency": r.leniency,
+                "median_review_time": r.median_review_time,
+                "review_time_n": r.review_time_n,
             }
             for r in metrics.reviewers
         ],
@@ -234,6 +243,26 @@ OPENAPI_SCHEMAS = {
                         "fixed": _COUNT,
                         "rejected": _COUNT,
                         "overturned": _COUNT,
+                        "overturn_rate": _SCORE,
+                        "overturn_rate_ci": _CI,
+                        "gt_accuracy": {
+                            **_SCORE,
+                            "description": "Verdicts agreeing with ground truth / gt_judged",
+                        },
+                        "gt_accuracy_ci": _CI,
+                        "gt_judged": _COUNT,
+                        "acceptance_rate": _SCORE,
+                        "leniency": {
+                            "type": ["number", "null"],
+                            "minimum": -1,
+                            "maximum": 1,
+                            "description": "Their acceptance rate minus the project's",
+                        },
+                        "median_review_time": {
+                            "type": ["number", "null"],
+                            "description": "s, from the lease to the verdict",
+                        },
+                        "review_time_n": _COUNT,
                     }
                 ),
             },

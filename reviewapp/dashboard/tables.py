@@ -73,6 +73,9 @@ def models(metrics: ProjectMetrics) -> Table:
 def reviewers(metrics: ProjectMetrics) -> Table:
     header = [
         "user_id", "email", "name", "reviews", "accepted", "fixed", "rejected", "overturned",
+        "overturn_rate", "overturn_rate_low", "overturn_rate_high", "gt_accuracy",
+        "gt_accuracy_low", "gt_accuracy_high", "gt_right", "gt_judged", "acceptance_rate",
+        "leniency", "median_review_time_seconds", "review_time_n",
         "median_seconds_per_review", "timed_reviews", "last_review",
     ]  # fmt: skip
     rows = [
@@ -85,6 +88,16 @@ def reviewers(metrics: ProjectMetrics) -> Table:
             r.fixed,
             r.rejected,
             r.overturned,
+            r.overturn_rate,
+            *(r.overturn_rate_ci or (None, None)),
+            r.gt_accuracy,
+            *(r.gt_accuracy_ci or (None, None)),
+            r.gt_right,
+            r.gt_judged,
+            r.acceptance_rate,
+            r.leniency,
+            r.median_review_time,
+            r.review_time_n,
             r.median_seconds,
             r.time_n,
             r.last_review,
