@@ -139,7 +139,7 @@ def test_dashboard_shows_the_hand_worked_numbers(client, auth, small):
     assert got["sentiment", "alpha"] == "0.692"  # 9 / 13
     assert got["sentiment", "raw_agreement"] == "66.7% n=6 30.0–90.3%"  # 4 of 6 pairs
     # Every section says how its numbers are computed.
-    assert html.count("How is this computed") == 9
+    assert html.count("How is this computed") == 10
 
 
 def test_few_items_are_greyed_with_their_n(client, auth, small):
@@ -161,7 +161,7 @@ def test_json_and_html_agree(client, auth, small):
     assert set(body) == {
         "summary", "annotators", "matrix", "models", "reviewers", "alpha", "raw_agreement",
         "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt", "auto_accept",
-        "final_labels",
+        "final_labels", "throughput",
     }  # fmt: skip
     assert body["summary"] == {
         "tasks": 6,

@@ -111,6 +111,7 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
             for r in metrics.reviewers
         ],
         "final_labels": metrics.final_sources,
+        "throughput": _throughput_json(metrics.throughput),
         "alpha": {a.control: a.alpha for a in metrics.alpha},
         "raw_agreement": {a.control: a.raw_agreement for a in metrics.alpha},
         "raw_agreement_ci": {a.control: a.raw_agreement_ci for a in metrics.alpha},
@@ -128,6 +129,37 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
             }
             for control, m in metrics.confusion_gt.items()
         },
+    }
+
+
+def _throughput_json(t) -> dict:
+    return {
+        "time_zone": t.time_zone,
+        "days": [
+            {
+                "day": d.day.isoformat(),
+                "annotations": d.annotations,
+                "reviews": d.reviews,
+                "done": d.done,
+            }
+            for d in t.days
+        ],
+        "people": [
+            {
+                "id": p.id,
+                "email": p.email,
+                "days": [
+                    {
+                        "day": d.day.isoformat(),
+                        "annotations": d.annotations,
+                        "reviews": d.reviews,
+                        "done": d.done,
+                    }
+                    for d in p.days.values()
+                ],
+            }
+            for p in t.people
+        ],
     }
 
 
@@ -160,6 +192,17 @@ OPTIONAL = {
     "confusion",
     "confusion_gt",
 }
+
+
+def _day() -> dict:
+    return _object(
+        {
+            "day": {"type": "string", "format": "date"},
+            "annotations": _COUNT,
+            "reviews": _COUNT,
+            "done": _COUNT,
+        }
+    )
 
 
 def _object(properties: dict, description: str = "", optional: tuple[str, ...] = ()) -> dict:
@@ -266,6 +309,24 @@ OPENAPI_SCHEMAS = {
                     }
                 ),
             },
+            "throughput": _object(
+                {
+                    "time_zone": {"type": "string", "description": "The server's, for the days"},
+                    "days": {"type": "array", "items": _day()},
+                    "people": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "id": {"type": "integer"},
+                                "email": {"type": "string"},
+                                "days": {"type": "array", "items": _day()},
+                            }
+                        ),
+                    },
+                },
+                "Per day: annotations submitted, reviews done and tasks reaching done, in "
+                "total (every day from the first to the last) and per person (their days)",
+            ),
             "final_labels": _object(
                 {key: _COUNT for key in ("ground_truth", "review", "annotators", "none")},
                 "Tasks by the rule that gives their final label (the final-label export): "

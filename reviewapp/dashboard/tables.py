@@ -133,7 +133,23 @@ def final_labels(metrics: ProjectMetrics) -> Table:
     return ["source", "tasks"], [[k, n] for k, n in metrics.final_sources.items()]
 
 
+def throughput(metrics: ProjectMetrics) -> Table:
+    """Per day (the server's time zone) each kind's total, then each person's counts."""
+    t = metrics.throughput
+    header = ["day", "person_id", "email", "annotations", "reviews", "done"]
+    rows: list[list[object]] = [
+        [d.day.isoformat(), "", "total", d.annotations, d.reviews, d.done] for d in t.days
+    ]
+    rows += [
+        [d.day.isoformat(), p.id, p.email, d.annotations, d.reviews, d.done]
+        for p in t.people
+        for d in p.days.values()
+    ]
+    return header, rows
+
+
 TABLES: dict[str, Callable[[ProjectMetrics], Table]] = {
+    "throughput": throughput,
     "final_labels": final_labels,
     "annotators": annotators,
     "matrix": matrix,

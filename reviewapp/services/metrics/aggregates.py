@@ -70,6 +70,7 @@ from reviewapp.services.metrics.definitions import (
     review_gaps,
     sort_annotators,
 )
+from reviewapp.services.metrics.throughput import project_throughput
 
 # Model versions in the agreement matrix are scored on the fly on at most this many of the
 # latest tasks that have both predictions and annotations.
@@ -82,6 +83,7 @@ def project_metrics(
     include_models: bool = False,
     include_confusion: bool = True,
     include_gt_confusion: bool = True,
+    include_throughput: bool = True,
 ) -> ProjectMetrics:
     """Every dashboard number of the project (see metrics_core for each definition).
 
@@ -90,7 +92,8 @@ def project_metrics(
     agreement matrix, scored on a bounded sample (MODEL_SAMPLE_TASKS). ``include_confusion``
     and ``include_gt_confusion`` False leave the confusion pairs (None) and the matrices against
     ground truth (empty) out: the page loads those blocks on their own, after it is shown
-    (together about 300 ms at 100k tasks on PostgreSQL).
+    (together about 300 ms at 100k tasks on PostgreSQL). ``include_throughput`` False leaves
+    the throughput per day out (None), loaded on its own as well.
     """
     config = parse_label_config(project.label_config)
     pair_totals = _pair_totals(project.id)
@@ -109,6 +112,7 @@ def project_metrics(
         confusion=project_confusion(project, config) if include_confusion else None,
         confusion_gt=project_gt_confusion(project, config) if include_gt_confusion else {},
         final_sources=_final_sources(project.id),
+        throughput=project_throughput(project.id) if include_throughput else None,
     )
 
 

@@ -332,6 +332,8 @@ class ProjectMetrics:
     # "annotators" (else majority or consensus winner over the annotations neither skipped
     # nor rejected) and "none" (no rule applies). They add up to the project's tasks.
     final_sources: dict[str, int] = field(default_factory=dict)
+    # services.metrics.throughput.Throughput (not imported here); None: not computed.
+    throughput: object | None = None
 
 
 def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:
