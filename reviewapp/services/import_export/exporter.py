@@ -121,10 +121,22 @@ def export_json(
     the same tasks, annotations (annotator, result, flags, times) and predictions. ``id`` is
     ours; ``source_id`` (task and annotation) and ``meta`` are the imported file's own.
     """
-    dump = json.dumps
-    spans = _span_converter(project_id)
+    return _json_list(_task_objects(project_id, only, task_ids))
+
+
+def _json_list(chunks: Iterator[list[str]]) -> Iterator[str]:
+    """A JSON list streamed from chunks of its items (each already JSON text)."""
     yield "["
     first = True
+    for parts in chunks:
+        yield ("" if first else ",\n") + ",\n".join(parts)
+        first = False
+    yield "]\n"
+
+
+def _task_objects(project_id: int, only: str, task_ids: Select | None) -> Iterator[list[str]]:
+    dump = json.dumps
+    spans = _span_converter(project_id)
     for rows in _task_chunks(project_id, only, task_ids):
         ids = [row[0] for row in rows]
         annotations, predictions = _annotations(ids, only), _predictions(ids)
@@ -148,9 +160,7 @@ def export_json(
                 f'"meta": {meta or "null"}, "annotations": [{items}], '
                 f'"predictions": [{preds}], "created_at": {_iso(created)}}}'
             )
-        yield ("" if first else ",\n") + ",\n".join(parts)
-        first = False
-    yield "]\n"
+        yield parts
 
 
 def _annotation_json(row: tuple) -> str:
@@ -237,11 +247,13 @@ def export_final_json(
     """One final label per task (services.metrics.final) as ``final: {"result", "source",
     "annotation_ids", "agreement"}`` (null when no rule applies; ``sources`` when its
     controls came from different rules); include="all" adds every annotation after it."""
+    return _json_list(_final_objects(project_id, include, task_ids))
+
+
+def _final_objects(project_id: int, include: str, task_ids: Select | None) -> Iterator[list[str]]:
     project = db.session.get(Project, project_id)
     config = parse_label_config(project.label_config)
     spans = _span_converter(project_id)
-    yield "["
-    first = True
     for rows in _task_chunks(project_id, "all", task_ids):
         annotations = _annotations([row[0] for row in rows], "all")
         finals = _final_labels(project, rows, annotations)
@@ -263,9 +275,7 @@ def export_final_json(
                 f'"meta": {meta or "null"}, "final": {json.dumps(answer)}{extra}, '
                 f'"created_at": {_iso(created)}}}'
             )
-        yield ("" if first else ",\n") + ",\n".join(parts)
-        first = False
-    yield "]\n"
+        yield parts
 
 
 def export_final_csv(

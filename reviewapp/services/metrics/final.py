@@ -72,7 +72,7 @@ class FinalLabel:
     source: str  # one of SOURCES: the rule of the first control
     annotation_ids: list[int]
     agreement: float | None
-    sources: dict[str, str] = field(default_factory=dict)  # per control, rules 3 and 4
+    sources: dict[str, str] = field(default_factory=dict)  # per control (majority, winner)
 
     @property
     def mixed(self) -> bool:
