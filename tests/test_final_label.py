@@ -414,3 +414,20 @@ def test_dashboard_csv_and_api_count_tasks_by_final_rule(client, auth):
     h = {"Authorization": f"Token {factories.token(manager)}"}
     answer = client.get(f"/api/projects/{project.id}/metrics", headers=h).get_json()
     assert answer["final_labels"] == expected
+
+
+def test_an_export_job_writes_the_final_labels_with_every_annotation(app):
+    """The background export of only=final, include=all writes what the streamed one does."""
+    from pathlib import Path
+
+    from reviewapp.services.jobs import records
+    from reviewapp.services.jobs.submit import start_export
+
+    manager = factories.user("manager")
+    project = factories.project(members=(manager,))
+    load_three_tasks(project)
+    job = records.wait_for(start_export(project, manager, "json", "final", "all").id, 1)
+    assert job.status == "done"
+    assert job.result["filename"] == f"project-{project.id}-final-with-annotations.json"
+    expected = "".join(export_chunks(project.id, "json", "final", include="all"))
+    assert Path(job.result["path"]).read_text() == expected
