@@ -83,8 +83,11 @@ def throughput(
     ids to (email, name). Totals include counts without a person."""
     totals: dict[date, dict[str, int]] = {}
     per_person: dict[int, dict[date, dict[str, int]]] = {}
+    days_of: dict[datetime, date] = {}  # many people share an hour: convert each once
     for kind, person, hour, n in hours:
-        day = day_of(hour)
+        day = days_of.get(hour)
+        if day is None:
+            day = days_of[hour] = day_of(hour)
         totals.setdefault(day, dict.fromkeys(KINDS, 0))[kind] += n
         if person is not None:
             cell = per_person.setdefault(person, {}).setdefault(day, dict.fromkeys(KINDS, 0))
