@@ -88,14 +88,25 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("export")
     @click.argument("project_id", type=int)
     @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-    @click.option("--only", type=click.Choice(["all", "accepted", "ground-truth"]), default="all")
+    @click.option(
+        "--only",
+        type=click.Choice(["all", "accepted", "ground-truth", "final"]),
+        default="all",
+        help="final: one final label per task with its source (docs/metrics.md).",
+    )
+    @click.option(
+        "--include",
+        type=click.Choice(["", "all"]),
+        default="",
+        help="With --only final, 'all' adds every annotation after the final label.",
+    )
     @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
-    def export_command(project_id: int, fmt: str, only: str, output: str) -> None:
+    def export_command(project_id: int, fmt: str, only: str, include: str, output: str) -> None:
         """Export project PROJECT_ID as Label Studio JSON or CSV."""
-        from reviewapp.services.import_export.exporter import export_csv, export_json
+        from reviewapp.services.import_export.exporter import export_chunks
 
         project = _project(project_id)
-        chunks = export_json(project.id, only) if fmt == "json" else export_csv(project.id, only)
+        chunks = export_chunks(project.id, fmt, only, include=include)
         with open(output, "w", encoding="utf-8", newline="") as out:
             for chunk in chunks:
                 out.write(chunk)

@@ -392,6 +392,9 @@ class Review(db.Model):
     result_after: Mapped[list | None] = mapped_column(JSON)
     fix_size: Mapped[float | None] = mapped_column(Float)
     round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Seconds from the start of the reviewer's lease on the annotation to this verdict; None
+    # without a lease (a verdict from the task page, the system reviewer, older reviews).
+    lease_seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     reviewer: Mapped[User] = relationship()
@@ -401,6 +404,10 @@ class Review(db.Model):
         Index("ix_review_project_reviewer", "project_id", "reviewer_id", "created_at", "verdict"),
         # Covers the fix sizes per annotator: only a project's fixes are read.
         Index("ix_review_project_verdict", "project_id", "verdict", "annotation_id", "fix_size"),
+        # The review times in order per reviewer, for the median read at its position.
+        Index(
+            "ix_review_project_reviewer_lease_seconds", "project_id", "reviewer_id", "lease_seconds"
+        ),
     )
 
     def __repr__(self) -> str:
@@ -421,7 +428,11 @@ class TaskStateChange(db.Model):
 
     by: Mapped[User | None] = relationship()
 
-    __table_args__ = (Index("ix_task_state_change_task", "task_id", "id"),)
+    __table_args__ = (
+        Index("ix_task_state_change_task", "task_id", "id"),
+        # Covers the throughput's tasks reaching done per person and hour.
+        Index("ix_task_state_change_project_state", "project_id", "to_state", "at", "by_id"),
+    )
 
 
 COMMENT_MAX_LENGTH = 5000
@@ -631,6 +642,7 @@ class TaskLease(db.Model):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     until: Mapped[datetime] = mapped_column(DateTime)
+    leased_at: Mapped[datetime | None] = mapped_column(DateTime)  # kept by renewals
 
 
 class AnnotationLease(db.Model):
@@ -641,6 +653,8 @@ class AnnotationLease(db.Model):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     until: Mapped[datetime] = mapped_column(DateTime)
+    # When its holder took it; a renewal by the same holder keeps it (review.lease_seconds).
+    leased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Webhook(db.Model):

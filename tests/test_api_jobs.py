@@ -244,7 +244,8 @@ def test_bad_export_format_or_only_is_400_naming_the_allowed_ones(client, app):
         response = client.post(f"/api/projects/{project.id}/exports", headers=h, **request)
         assert response.status_code == 400
         assert response.json["error"] == (
-            "format must be one of json, csv; only one of all, accepted, ground-truth."
+            "format must be one of json, csv; only one of all, accepted, ground-truth, final; "
+            "include empty or all."
         )
     assert (
         client.post(f"/api/projects/{project.id}/exports", json=["csv"], headers=h).status_code

@@ -19,7 +19,7 @@ from reviewapp.extensions import db
 from reviewapp.models import AgreementPair, Task
 from reviewapp.services.metrics.aggregates import MODEL_SAMPLE_TASKS, project_metrics
 from reviewapp.services.metrics.definitions import MIN_N
-from reviewapp.services.metrics.intervals import WIDE
+from reviewapp.services.metrics.intervals import WIDE, wilson
 from tests import factories
 from tests.test_metrics import build_small
 
@@ -139,7 +139,7 @@ def test_dashboard_shows_the_hand_worked_numbers(client, auth, small):
     assert got["sentiment", "alpha"] == "0.692"  # 9 / 13
     assert got["sentiment", "raw_agreement"] == "66.7% n=6 30.0–90.3%"  # 4 of 6 pairs
     # Every section says how its numbers are computed.
-    assert html.count("How is this computed") == 9
+    assert html.count("How is this computed") == 10
 
 
 def test_few_items_are_greyed_with_their_n(client, auth, small):
@@ -161,6 +161,7 @@ def test_json_and_html_agree(client, auth, small):
     assert set(body) == {
         "summary", "annotators", "matrix", "models", "reviewers", "alpha", "raw_agreement",
         "raw_agreement_ci", "raw_agreement_n", "confusion", "confusion_gt", "auto_accept",
+        "final_labels", "throughput",
     }  # fmt: skip
     assert body["summary"] == {
         "tasks": 6,
@@ -224,6 +225,18 @@ def test_json_and_html_agree(client, auth, small):
         "fixed": 2,
         "rejected": 2,
         "overturned": 1,  # alice's t2: rita rejected, mona accepted
+        "overturn_rate": 0.2,
+        "overturn_rate_ci": pytest.approx(list(wilson(1, 5))),
+        # On ground-truth tasks: her fix of bob t1 (Positive, GT score 1) and her reject of
+        # carol t1 (Negative, 0) are right; alice t1 is the ground truth itself.
+        "gt_accuracy": 1.0,
+        "gt_accuracy_ci": pytest.approx(list(wilson(2, 2))),
+        "gt_judged": 2,
+        # 3 of her 5 verdicts accept or fix; the project's 5 of 7 (mona's 2 accepts).
+        "acceptance_rate": 0.6,
+        "leniency": pytest.approx(0.6 - 5 / 7),
+        "median_review_time": None,  # no leases: factory reviews
+        "review_time_n": 0,
     }
     assert body["alpha"] == {"sentiment": pytest.approx(9 / 13)}
     # 4 of the 6 pairs of answers on one task are equal; Wilson(4, 6) (test_intervals).

@@ -96,7 +96,7 @@ def test_every_dashboard_note_links_to_a_metrics_heading(client, auth):
     response = client.get(f"/projects/{small.project.id}/dashboard", query_string={"models": "1"})
     dashboard = Links(response.get_data(as_text=True))
     links = [urlsplit(href) for href in dashboard.hrefs if href.startswith("/docs/")]
-    assert len(links) == dashboard.notes == 9
+    assert len(links) == dashboard.notes == 10
     ids = doc_page(client, "metrics").ids
     for link in links:
         assert link.path == "/docs/metrics"

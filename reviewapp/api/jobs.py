@@ -11,7 +11,7 @@ from reviewapp.downloads import MIMETYPES
 from reviewapp.extensions import db
 from reviewapp.models import Job
 from reviewapp.permissions import MANAGERS, get_project_for
-from reviewapp.services.import_export.exporter import FORMATS, ONLY
+from reviewapp.services.import_export.exporter import FORMATS, INCLUDE, ONLY, export_refusal
 from reviewapp.services.jobs import records
 from reviewapp.services.jobs.records import cancel, describe, get_job_for, wait_for
 from reviewapp.services.jobs.submit import start_export
@@ -97,10 +97,12 @@ def start_export_api(project_id: int):
     project = get_project_for(user, project_id, MANAGERS)
     args = _export_args()
     fmt, only = str(args.get("format") or "json"), str(args.get("only") or "all")
-    if fmt not in FORMATS or only not in ONLY:
-        abort(400, f"format must be one of {', '.join(FORMATS)}; only one of {', '.join(ONLY)}.")
+    include = str(args.get("include") or "")
+    refusal = export_refusal(fmt, only, include)
+    if refusal:
+        abort(400, refusal)
     seconds = wait_seconds(args)
-    job = wait_for(start_export(project, user, fmt, only).id, seconds)
+    job = wait_for(start_export(project, user, fmt, only, include).id, seconds)
     if not job.finished:
         return still_running(job)
     if job.status != "done":
@@ -153,6 +155,7 @@ _RUNNING = {
 _EXPORT_FIELDS = {
     "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
     "only": {"type": "string", "enum": list(ONLY), "default": "all"},
+    "include": {"type": "string", "enum": list(INCLUDE), "default": ""},
 }
 
 OPENAPI_PATHS = {

@@ -98,9 +98,20 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
                 "fixed": r.fixed,
                 "rejected": r.rejected,
                 "overturned": r.overturned,
+                "overturn_rate": r.overturn_rate,
+                "overturn_rate_ci": r.overturn_rate_ci,
+                "gt_accuracy": r.gt_accuracy,
+                "gt_accuracy_ci": r.gt_accuracy_ci,
+                "gt_judged": r.gt_judged,
+                "acceptance_rate": r.acceptance_rate,
+                "leniency": r.leniency,
+                "median_review_time": r.median_review_time,
+                "review_time_n": r.review_time_n,
             }
             for r in metrics.reviewers
         ],
+        "final_labels": metrics.final_sources,
+        "throughput": _throughput_json(metrics.throughput),
         "alpha": {a.control: a.alpha for a in metrics.alpha},
         "raw_agreement": {a.control: a.raw_agreement for a in metrics.alpha},
         "raw_agreement_ci": {a.control: a.raw_agreement_ci for a in metrics.alpha},
@@ -118,6 +129,37 @@ def metrics_json(metrics: ProjectMetrics) -> dict:
             }
             for control, m in metrics.confusion_gt.items()
         },
+    }
+
+
+def _throughput_json(t) -> dict:
+    return {
+        "time_zone": t.time_zone,
+        "days": [
+            {
+                "day": d.day.isoformat(),
+                "annotations": d.annotations,
+                "reviews": d.reviews,
+                "done": d.done,
+            }
+            for d in t.days
+        ],
+        "people": [
+            {
+                "id": p.id,
+                "email": p.email,
+                "days": [
+                    {
+                        "day": d.day.isoformat(),
+                        "annotations": d.annotations,
+                        "reviews": d.reviews,
+                        "done": d.done,
+                    }
+                    for d in p.days.values()
+                ],
+            }
+            for p in t.people
+        ],
     }
 
 
@@ -150,6 +192,17 @@ OPTIONAL = {
     "confusion",
     "confusion_gt",
 }
+
+
+def _day() -> dict:
+    return _object(
+        {
+            "day": {"type": "string", "format": "date"},
+            "annotations": _COUNT,
+            "reviews": _COUNT,
+            "done": _COUNT,
+        }
+    )
 
 
 def _object(properties: dict, description: str = "", optional: tuple[str, ...] = ()) -> dict:
@@ -233,9 +286,53 @@ OPENAPI_SCHEMAS = {
                         "fixed": _COUNT,
                         "rejected": _COUNT,
                         "overturned": _COUNT,
+                        "overturn_rate": _SCORE,
+                        "overturn_rate_ci": _CI,
+                        "gt_accuracy": {
+                            **_SCORE,
+                            "description": "Verdicts agreeing with ground truth / gt_judged",
+                        },
+                        "gt_accuracy_ci": _CI,
+                        "gt_judged": _COUNT,
+                        "acceptance_rate": _SCORE,
+                        "leniency": {
+                            "type": ["number", "null"],
+                            "minimum": -1,
+                            "maximum": 1,
+                            "description": "Their acceptance rate minus the project's",
+                        },
+                        "median_review_time": {
+                            "type": ["number", "null"],
+                            "description": "s, from the lease to the verdict",
+                        },
+                        "review_time_n": _COUNT,
                     }
                 ),
             },
+            "throughput": _object(
+                {
+                    "time_zone": {"type": "string", "description": "The server's, for the days"},
+                    "days": {"type": "array", "items": _day()},
+                    "people": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "id": {"type": "integer"},
+                                "email": {"type": "string"},
+                                "days": {"type": "array", "items": _day()},
+                            }
+                        ),
+                    },
+                },
+                "Per day: annotations submitted, reviews done and tasks reaching done, in "
+                "total (every day from the first to the last) and per person (their days)",
+            ),
+            "final_labels": _object(
+                {key: _COUNT for key in ("ground_truth", "review", "annotators", "none")},
+                "Tasks by the rule that gives their final label (the final-label export): "
+                "ground truth, else an accepted or fixed annotation, else the annotators' "
+                "majority or consensus winner, else none",
+            ),
             "alpha": _by_control(
                 {"type": ["number", "null"]}, "Krippendorff's alpha per Choices control"
             ),

@@ -10,7 +10,14 @@ from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
 from reviewapp.services.data_manager.query import MAX_ID, MAX_PAGE_SIZE, TableState, table_page
-from reviewapp.services.import_export.exporter import FORMATS, ONLY, export_chunks, export_filename
+from reviewapp.services.import_export.exporter import (
+    FORMATS,
+    INCLUDE,
+    ONLY,
+    export_chunks,
+    export_filename,
+    export_refusal,
+)
 from reviewapp.services.jobs.records import wait_for
 from reviewapp.services.jobs.submit import start_import
 from reviewapp.services.projects import create_project
@@ -82,12 +89,16 @@ def import_api(project_id: int):
 @bp.get("/projects/<int:project_id>/export")
 @token_required
 def export_api(project_id: int):
-    """Stream the project as Label Studio JSON (format=json) or CSV (format=csv)."""
+    """Stream the project as Label Studio JSON (format=json) or CSV (format=csv); only=final
+    gives one final label per task (include=all adds every annotation)."""
     project = get_project_for(api_user(), project_id, MANAGERS)
     fmt, only = request.args.get("format", "json"), request.args.get("only", "all")
-    if fmt not in FORMATS or only not in ONLY:
-        abort(400, f"format must be one of {', '.join(FORMATS)}; only one of {', '.join(ONLY)}.")
-    return attachment(export_filename(project.id, fmt, only), export_chunks(project.id, fmt, only))
+    include = request.args.get("include", "")
+    refusal = export_refusal(fmt, only, include)
+    if refusal:
+        abort(400, refusal)
+    chunks = export_chunks(project.id, fmt, only, include=include)
+    return attachment(export_filename(project.id, fmt, only, include), chunks)
 
 
 @bp.get("/projects/<int:project_id>/tasks")
@@ -291,8 +302,19 @@ OPENAPI_PATHS = {
                 {
                     "name": "only",
                     "in": "query",
-                    "description": "Which annotations: all, the accepted ones, or ground truth.",
+                    "description": "Which annotations: all, the accepted ones, ground truth, "
+                    "or final: one final label per task, as final: {result, source "
+                    "(ground_truth|review|majority|winner), annotation_ids, agreement} and "
+                    "sources per control when its controls came from different rules "
+                    "(docs/metrics.md, 'Final label').",
                     "schema": {"type": "string", "enum": list(ONLY), "default": "all"},
+                },
+                {
+                    "name": "include",
+                    "in": "query",
+                    "description": "When only is final, 'all' adds every annotation of the "
+                    "task after its final label, each with its review status.",
+                    "schema": {"type": "string", "enum": list(INCLUDE), "default": ""},
                 },
             ],
             "responses": {

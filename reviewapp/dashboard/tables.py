@@ -73,6 +73,9 @@ def models(metrics: ProjectMetrics) -> Table:
 def reviewers(metrics: ProjectMetrics) -> Table:
     header = [
         "user_id", "email", "name", "reviews", "accepted", "fixed", "rejected", "overturned",
+        "overturn_rate", "overturn_rate_low", "overturn_rate_high", "gt_accuracy",
+        "gt_accuracy_low", "gt_accuracy_high", "gt_right", "gt_judged", "acceptance_rate",
+        "leniency", "median_review_time_seconds", "review_time_n",
         "median_seconds_per_review", "timed_reviews", "last_review",
     ]  # fmt: skip
     rows = [
@@ -85,6 +88,16 @@ def reviewers(metrics: ProjectMetrics) -> Table:
             r.fixed,
             r.rejected,
             r.overturned,
+            r.overturn_rate,
+            *(r.overturn_rate_ci or (None, None)),
+            r.gt_accuracy,
+            *(r.gt_accuracy_ci or (None, None)),
+            r.gt_right,
+            r.gt_judged,
+            r.acceptance_rate,
+            r.leniency,
+            r.median_review_time,
+            r.review_time_n,
             r.median_seconds,
             r.time_n,
             r.last_review,
@@ -115,7 +128,29 @@ def confusion_gt(metrics: ProjectMetrics) -> Table:
     return header, rows
 
 
+def final_labels(metrics: ProjectMetrics) -> Table:
+    """Tasks per rule that gives their final label."""
+    return ["source", "tasks"], [[k, n] for k, n in metrics.final_sources.items()]
+
+
+def throughput(metrics: ProjectMetrics) -> Table:
+    """Per day (the server's time zone) each kind's total, then each person's counts."""
+    t = metrics.throughput
+    header = ["day", "person_id", "email", "annotations", "reviews", "done"]
+    rows: list[list[object]] = [
+        [d.day.isoformat(), "", "total", d.annotations, d.reviews, d.done] for d in t.days
+    ]
+    rows += [
+        [d.day.isoformat(), p.id, p.email, d.annotations, d.reviews, d.done]
+        for p in t.people
+        for d in p.days.values()
+    ]
+    return header, rows
+
+
 TABLES: dict[str, Callable[[ProjectMetrics], Table]] = {
+    "throughput": throughput,
+    "final_labels": final_labels,
     "annotators": annotators,
     "matrix": matrix,
     "models": models,

@@ -21,6 +21,7 @@ from reviewapp.services.metrics.confusion import (
 )
 from reviewapp.services.metrics.definitions import ANNOTATOR_ORDERS, MIN_N
 from reviewapp.services.metrics.intervals import WIDE
+from reviewapp.services.metrics.throughput import KINDS, project_throughput
 
 DEFAULT_ORDER = "annotator"
 
@@ -73,12 +74,23 @@ def show(project_id: int):
     (part=gt_confusion) come in requests of their own: the page loads them after it is
     shown, and the annotator select reloads the matrices."""
     project = _project(project_id)
-    common = {"project": project, "min_n": MIN_N, "wide": WIDE, "top_pairs": TOP_PAIRS}
+    common = {
+        "project": project,
+        "min_n": MIN_N,
+        "wide": WIDE,
+        "top_pairs": TOP_PAIRS,
+        "throughput_kinds": KINDS,
+    }
     if request.args.get("part") == "confusion" and htmx.is_partial():
         config = parse_label_config(project.label_config)
         pairs = SimpleNamespace(confusion=project_confusion(project, config))
         return htmx.page_or_blocks(
             "dashboard/dashboard.html", ["confusion"], **common, metrics=pairs
+        )
+    if request.args.get("part") == "throughput" and htmx.is_partial():
+        days = SimpleNamespace(throughput=project_throughput(project.id))
+        return htmx.page_or_blocks(
+            "dashboard/dashboard.html", ["throughput"], **common, metrics=days
         )
     if request.args.get("part") == "gt_confusion" and htmx.is_partial():
         # Only this block is sent: the other numbers are not computed.
@@ -100,6 +112,7 @@ def show(project_id: int):
         include_models=with_models,
         include_confusion=False,
         include_gt_confusion=False,
+        include_throughput=False,
     )
     return htmx.page_or_blocks(
         "dashboard/dashboard.html",
@@ -114,7 +127,7 @@ def show(project_id: int):
     )
 
 
-@bp.get("/<any(annotators, matrix, models, reviewers, confusion, confusion_gt):table>.csv")
+@bp.get(f"/<any({', '.join(tables.TABLES)}):table>.csv")
 @login_required
 def table_csv(project_id: int, table: str):
     """One dashboard table as CSV (the annotator rows in the page's sort order)."""
@@ -124,6 +137,7 @@ def table_csv(project_id: int, table: str):
         _order(),
         include_models=request.args.get("models") == "1",
         include_gt_confusion=table == "confusion_gt" and _gt_annotator() is None,
+        include_throughput=table == "throughput",
     )
     if table == "confusion_gt" and _gt_annotator() is not None:
         metrics = replace(metrics, confusion_gt=_gt_context(project)["gt"])

@@ -143,12 +143,22 @@ class ExportForm(FlaskForm):
         choices=list(
             zip(
                 ONLY,
-                ["All annotations", "Accepted (and fixed) only", "Ground truth only"],
+                [
+                    "All annotations",
+                    "Accepted (and fixed) only",
+                    "Ground truth only",
+                    "One final label per task, with its source",
+                ],
                 strict=True,
             )
         ),
         default="all",
     )
+    include = BooleanField("With a final label: also every annotation, with its review status")
+
+    @property
+    def include_value(self) -> str:
+        return "all" if self.only.data == "final" and self.include.data else ""
 
 
 class MemberForm(FlaskForm):

@@ -167,9 +167,10 @@ def export(project_id: int):
     if "download" in request.args:
         if not form.validate():
             abort(400, "Choose a format (json or csv) and which annotations to export.")
-        fmt, only = form.format.data, form.only.data
+        fmt, only, include = form.format.data, form.only.data, form.include_value
         return attachment(
-            export_filename(project.id, fmt, only), export_chunks(project.id, fmt, only)
+            export_filename(project.id, fmt, only, include),
+            export_chunks(project.id, fmt, only, include=include),
         )
     return render_template("projects/export.html", project=project, form=form)
 
@@ -183,11 +184,13 @@ def export_choice(project_id: int):
     form = ExportForm(request.form)
     if not form.validate():
         abort(400, "Choose a format (json or csv) and which annotations to export.")
-    fmt, only = form.format.data, form.only.data
+    fmt, only, include = form.format.data, form.only.data, form.include_value
     if "background" not in request.form:
         args = {"download": 1, "format": fmt, "only": only}
+        if include:
+            args["include"] = "all"
         return redirect(url_for("projects.export", project_id=project.id, **args), 303)
-    job = start_export(project, current_user, fmt, only)
+    job = start_export(project, current_user, fmt, only, include)
     records.wait_for(job.id, current_app.config["JOBS_WAIT"])
     return redirect(url_for("jobs.show", job_id=job.id), 303)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import and_, case, or_
 
 from reviewapp.db import upsert
 from reviewapp.extensions import db
@@ -35,12 +35,18 @@ def claim(
     """
     key = lease.__table__.primary_key.columns[0]
     until = now + LEASE
+    # A renewal of the holder's own live lease keeps its start; a new holder starts now.
+    renewal = and_(lease.user_id == user_id, lease.until > now, lease.leased_at.is_not(None))
     statement = (
         upsert.insert(lease)
-        .values({key.name: item_id, "user_id": user_id, "until": until})
+        .values({key.name: item_id, "user_id": user_id, "until": until, "leased_at": now})
         .on_conflict_do_update(
             index_elements=[key],
-            set_={"user_id": user_id, "until": until},
+            set_={
+                "user_id": user_id,
+                "until": until,
+                "leased_at": case((renewal, lease.leased_at), else_=now),
+            },
             where=or_(lease.user_id == user_id, lease.until <= now),
         )
     )

@@ -470,6 +470,14 @@ def record_verdict(
         values["result"] = after
     if db.session.execute(guard.values(**values)).rowcount != 1:
         raise StaleVerdict(_stale_message(annotation_id, reviewer))
+    at = utcnow()
+    lease = db.session.execute(
+        delete(AnnotationLease)
+        .where(AnnotationLease.annotation_id == annotation.id)
+        .returning(AnnotationLease.user_id, AnnotationLease.leased_at)
+    ).first()
+    # The review time runs from the reviewer's own lease (docs/metrics.md, reviewer quality).
+    timed = lease is not None and lease.user_id == reviewer.id and lease.leased_at is not None
     review = Review(
         annotation_id=annotation.id,
         project_id=annotation.project_id,
@@ -481,11 +489,10 @@ def record_verdict(
         result_after=after,
         fix_size=size,
         round=annotation.round,
+        lease_seconds=(at - lease.leased_at).total_seconds() if timed else None,
+        created_at=at,
     )
     db.session.add(review)
-    db.session.execute(
-        delete(AnnotationLease).where(AnnotationLease.annotation_id == annotation.id)
-    )
     task_id = annotation.task_id  # read now: the recount expires the annotation
     refresh_tasks(
         project,

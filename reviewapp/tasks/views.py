@@ -34,6 +34,7 @@ from reviewapp.services.data_manager.saved_views import (
 from reviewapp.services.data_manager.task_page import state_history, task_detail
 from reviewapp.services.import_export.exporter import FORMATS, export_chunks, export_filename
 from reviewapp.services.jobs.records import wait_for
+from reviewapp.services.metrics.final import FINAL_SOURCE_NAMES, task_final_label
 from reviewapp.services.projects import reject_reasons
 from reviewapp.services.review_stream import offered_reject_actions
 from reviewapp.tasks import bp
@@ -243,8 +244,11 @@ def task_page(project_id: int, task_id: int):
     task = get_in_project(Task, task_id, project)
     detail = task_detail(project, task)
     threads = thread_views(project, task.annotations, current_user)
+    final = task_final_label(detail.config, task.id, project.iou_threshold)
     return render_template(
         "tasks/task.html",
+        final=final,
+        final_names=FINAL_SOURCE_NAMES,
         project=project,
         task=task,
         detail=detail,

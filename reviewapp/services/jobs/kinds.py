@@ -44,7 +44,8 @@ def run_export(job: Job, progress: Progress) -> dict:
 
     project = _project(job)
     fmt, only = job.params.get("format", "json"), job.params.get("only", "all")
-    filename = export_filename(project.id, fmt, only)
+    include = job.params.get("include", "")
+    filename = export_filename(project.id, fmt, only, include)
     folder = os.path.join(current_app.instance_path, "exports")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"job-{job.id}-{filename}")
@@ -52,7 +53,7 @@ def run_export(job: Job, progress: Progress) -> dict:
     written = 0
     try:
         with open(path, "w", encoding="utf-8") as out:
-            for count, chunk in enumerate(export_chunks(project.id, fmt, only), 1):
+            for count, chunk in enumerate(export_chunks(project.id, fmt, only, include=include), 1):
                 out.write(chunk)
                 written += len(chunk)
                 progress(min(count * 2000, total), total, f"{written / 1e6:.1f} MB written")

@@ -49,8 +49,8 @@ def start_import(project: Project, user: User, stream: IO[bytes], filename: str)
         raise
 
 
-def start_export(project: Project, user: User, fmt: str, only: str) -> Job:
-    return submit("export", project, user, {"format": fmt, "only": only})
+def start_export(project: Project, user: User, fmt: str, only: str, include: str = "") -> Job:
+    return submit("export", project, user, {"format": fmt, "only": only, "include": include})
 
 
 def start_rescore(project: Project, user: User) -> Job:

@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import (
     Float,
     String,
+    case,
     cast,
     exists,
     false,
@@ -69,6 +70,7 @@ from reviewapp.services.metrics.definitions import (
     review_gaps,
     sort_annotators,
 )
+from reviewapp.services.metrics.throughput import project_throughput
 
 # Model versions in the agreement matrix are scored on the fly on at most this many of the
 # latest tasks that have both predictions and annotations.
@@ -81,6 +83,7 @@ def project_metrics(
     include_models: bool = False,
     include_confusion: bool = True,
     include_gt_confusion: bool = True,
+    include_throughput: bool = True,
 ) -> ProjectMetrics:
     """Every dashboard number of the project (see metrics_core for each definition).
 
@@ -89,7 +92,8 @@ def project_metrics(
     agreement matrix, scored on a bounded sample (MODEL_SAMPLE_TASKS). ``include_confusion``
     and ``include_gt_confusion`` False leave the confusion pairs (None) and the matrices against
     ground truth (empty) out: the page loads those blocks on their own, after it is shown
-    (together about 300 ms at 100k tasks on PostgreSQL).
+    (together about 300 ms at 100k tasks on PostgreSQL). ``include_throughput`` False leaves
+    the throughput per day out (None), loaded on its own as well.
     """
     config = parse_label_config(project.label_config)
     pair_totals = _pair_totals(project.id)
@@ -102,12 +106,37 @@ def project_metrics(
         matrix=matrix,
         histogram=hist,
         models=_models(project.id),
-        reviewers=_reviewers(project.id),
+        reviewers=_reviewers(project.id, project.low_agreement_threshold),
         alpha=choice_alpha(project, config),
         annotator_order=order,
         confusion=project_confusion(project, config) if include_confusion else None,
         confusion_gt=project_gt_confusion(project, config) if include_gt_confusion else {},
+        final_sources=_final_sources(project.id),
+        throughput=project_throughput(project.id) if include_throughput else None,
     )
+
+
+def _final_sources(project_id: int) -> dict[str, int]:
+    """Tasks per final-label rule (ProjectMetrics.final_sources) from the task counters: one
+    scan of the project's task rows."""
+    truth = Task.has_ground_truth == true()
+    reviewed = Task.accepted_count + Task.fixed_count > 0
+    # annotation_count and rejected_count are over non-skipped annotations.
+    candidates = Task.annotation_count > Task.rejected_count
+    gt, review, annotators, total = db.session.execute(
+        select(
+            func.count().filter(truth),
+            func.count().filter(~truth, reviewed),
+            func.count().filter(~truth, ~reviewed, candidates),
+            func.count(),
+        ).where(Task.project_id == project_id)
+    ).one()
+    return {
+        "ground_truth": gt,
+        "review": review,
+        "annotators": annotators,
+        "none": total - gt - review - annotators,
+    }
 
 
 def _summary(
@@ -501,7 +530,7 @@ def _overturns(project_id: int) -> dict[int, int]:
     )
 
 
-def _reviewers(project_id: int) -> list[ReviewerRow]:
+def _reviewers(project_id: int, threshold: float) -> list[ReviewerRow]:
     """Everyone who gave a verdict on an annotation of the project, by name: counts and last
     review per reviewer, and the median gap between their consecutive reviews, all summed
     in SQL over the reviews' covering index (a project can hold hundreds of thousands)."""
@@ -519,6 +548,10 @@ def _reviewers(project_id: int) -> list[ReviewerRow]:
         return []
     gaps = _review_gap_medians(project_id)
     overturns = _overturns(project_id)
+    judged = _gt_verdicts(project_id, threshold)
+    times = _review_time_medians(project_id)
+    verdicts = sum(row[1] for row in counts)
+    project_acceptance = sum(row[2] + row[3] for row in counts) / verdicts
     people = {
         uid: (email, name)
         for uid, email, name in db.session.execute(
@@ -542,9 +575,70 @@ def _reviewers(project_id: int) -> list[ReviewerRow]:
                 gap_n,
                 last,
                 overturns.get(uid, 0),
+                *judged.get(uid, (0, 0)),
+                project_acceptance,
+                *times.get(uid, (None, 0)),
             )
         )
     return sorted(rows, key=lambda r: r.label.lower())
+
+
+def _gt_verdicts(project_id: int, threshold: float) -> dict[int, tuple[int, int]]:
+    """{reviewer: (right, judged)} (definitions.verdict_right, in SQL) over their verdicts on
+    annotations with a ground-truth score that judged the annotation's current result: the
+    annotation's round, and no later fix of it."""
+    later_fix = aliased(Review)
+    good = GtScore.score >= threshold
+    right = case(
+        (Review.verdict.in_(("accepted", "fixed")), good),
+        else_=~good,
+    )
+    rows = db.session.execute(
+        select(Review.reviewer_id, func.count().filter(right), func.count())
+        .join(Annotation, Annotation.id == Review.annotation_id)
+        .join(GtScore, GtScore.annotation_id == Review.annotation_id)
+        .where(
+            Review.project_id == project_id,
+            GtScore.project_id == project_id,
+            Review.round == Annotation.round,
+            ~exists().where(
+                later_fix.annotation_id == Review.annotation_id,
+                later_fix.id > Review.id,
+                later_fix.verdict == "fixed",
+            ),
+        )
+        .group_by(Review.reviewer_id)
+    )
+    return {uid: (ok, n) for uid, ok, n in rows}
+
+
+def _review_time_medians(project_id: int) -> dict[int, tuple[float | None, int]]:
+    """{reviewer: (median lease_seconds, reviews timed)}: the timed reviews counted per
+    reviewer, then the middle value(s) read at their offset in the (reviewer, lease_seconds)
+    index, as for the median lead times."""
+    counts = db.session.execute(
+        select(Review.reviewer_id, func.count(Review.lease_seconds))
+        .where(Review.project_id == project_id)
+        .group_by(Review.reviewer_id)
+    ).all()
+    medians = {}
+    for uid, n in counts:
+        positions = middle_positions(n)
+        if not positions:
+            continue
+        values = db.session.scalars(
+            select(Review.lease_seconds)
+            .where(
+                Review.project_id == project_id,
+                Review.reviewer_id == uid,
+                Review.lease_seconds.is_not(None),
+            )
+            .order_by(Review.lease_seconds)
+            .offset(positions[0])
+            .limit(len(positions))
+        ).all()
+        medians[uid] = (sum(values) / len(values), n)
+    return medians
 
 
 def _review_gap_medians(project_id: int) -> dict[int, tuple[float, int]]:

@@ -221,6 +221,15 @@ class ReviewerRow:
     a break, counted as 10 minutes); their first review has no time. time_n = reviews timed.
     overturned: how many of their verdicts a different reviewer later replaced on the same
     round of the annotation (see ``overturned``); overturn_rate = overturned / reviews.
+
+    Reviewer quality (docs/metrics.md, "Reviewer quality"):
+    - gt_accuracy = gt_right / gt_judged: their verdicts judged against ground truth (see
+      ``verdict_right``), each on a non-ground-truth annotation of a task with ground truth,
+      counted only when it judged the annotation's current result (same round, no later fix).
+    - acceptance_rate: (accepted + fixed) / reviews over every verdict they gave; leniency =
+      it minus project_acceptance, the same share over every verdict in the project.
+    - median_review_time: the median of lease_seconds (from taking the annotation's lease
+      to the verdict) over their reviews that have one; review_time_n = those reviews.
     """
 
     id: int
@@ -234,10 +243,41 @@ class ReviewerRow:
     time_n: int
     last_review: datetime | None
     overturned: int = 0  # their verdicts another reviewer replaced (see ``overturned``)
+    gt_right: int = 0
+    gt_judged: int = 0
+    project_acceptance: float | None = None
+    median_review_time: float | None = None
+    review_time_n: int = 0
 
     @property
     def overturn_rate(self) -> float | None:
         return self.overturned / self.reviews if self.reviews else None
+
+    @property
+    def overturn_rate_ci(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the overturn rate (n = reviews)."""
+        return wilson(self.overturned, self.reviews)
+
+    @property
+    def gt_accuracy(self) -> float | None:
+        return self.gt_right / self.gt_judged if self.gt_judged else None
+
+    @property
+    def gt_accuracy_ci(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the accuracy against ground truth (n = gt_judged)."""
+        return wilson(self.gt_right, self.gt_judged)
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return acceptance_rate(self.accepted, self.fixed, self.reviews)
+
+    @property
+    def acceptance_rate_ci(self) -> tuple[float, float] | None:
+        return wilson(self.accepted + self.fixed, self.reviews)
+
+    @property
+    def leniency(self) -> float | None:
+        return leniency(self.acceptance_rate, self.project_acceptance)
 
     @property
     def label(self) -> str:
@@ -287,6 +327,13 @@ class ProjectMetrics:
     # GtMatrix against ground truth over all annotators.
     confusion: dict[str, list] | None = field(default_factory=dict)  # None: not computed
     confusion_gt: dict[str, object] = field(default_factory=dict)
+    # Tasks by the rule that gives their final label (services.metrics.final): "ground_truth"
+    # (a ground-truth annotation), "review" (else an accepted or fixed annotation),
+    # "annotators" (else majority or consensus winner over the annotations neither skipped
+    # nor rejected) and "none" (no rule applies). They add up to the project's tasks.
+    final_sources: dict[str, int] = field(default_factory=dict)
+    # services.metrics.throughput.Throughput (not imported here); None: not computed.
+    throughput: object | None = None
 
 
 def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:
@@ -297,6 +344,20 @@ def acceptance_rate(accepted: int, fixed: int, reviewed: int) -> float | None:
     if reviewed == 0:
         return None
     return (accepted + fixed) / reviewed
+
+
+def verdict_right(verdict: str, gt_score: float, threshold: float) -> bool:
+    """Whether a verdict agrees with ground truth: an accept or a fix is right when the
+    result it let through (the fixed result for a fix) scores at least the low-agreement
+    threshold against ground truth; a reject is right when the result scores below it."""
+    good = gt_score >= threshold
+    return good if verdict in ("accepted", "fixed") else not good
+
+
+def leniency(rate: float | None, project_rate: float | None) -> float | None:
+    """A reviewer's acceptance rate minus the project's (both over every verdict): above 0
+    accepts more than the project does. None when either has no verdicts."""
+    return None if rate is None or project_rate is None else rate - project_rate
 
 
 def mean(total: float | None, n: int) -> float | None:
