@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
 
 from reviewapp.api import bp
 from reviewapp.api.auth import api_user, token_required
+from reviewapp.dashboard import tables
+from reviewapp.downloads import attachment
 from reviewapp.permissions import get_project_for, may_see_dashboard
 from reviewapp.services import auto_accept
 from reviewapp.services.metrics.aggregates import project_metrics
-from reviewapp.services.metrics.definitions import ProjectMetrics
+from reviewapp.services.metrics.definitions import ANNOTATOR_ORDERS, ProjectMetrics
 
 
 @bp.get("/projects/<int:project_id>/metrics")
@@ -24,6 +26,25 @@ def metrics_api(project_id: int):
     answer = metrics_json(project_metrics(project))
     answer["auto_accept"] = auto_accept.summary(project)
     return answer
+
+
+@bp.get(f"/projects/<int:project_id>/metrics/<any({', '.join(tables.TABLES)}):table>.csv")
+@token_required
+def metrics_csv_api(project_id: int, table: str):
+    """One dashboard table as CSV, the same file as the dashboard's download link."""
+    user = api_user()
+    project = get_project_for(user, project_id)
+    if not may_see_dashboard(user, project):
+        abort(403, "Metrics are for managers and admins, and reviewers if the project allows.")
+    order = request.args.get("sort", "annotator")
+    if order.lstrip("-") not in ANNOTATOR_ORDERS:
+        abort(400, f"sort must be one of {', '.join(ANNOTATOR_ORDERS)} (or -name).")
+    raw = request.args.get("gt_annotator", "")
+    gt_annotator = int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
+    lines = tables.table_lines(
+        project, table, order, request.args.get("models") == "1", gt_annotator
+    )
+    return attachment(f"project-{project.id}-{table}.csv", lines)
 
 
 def metrics_json(metrics: ProjectMetrics) -> dict:
@@ -389,6 +410,51 @@ OPENAPI_PATHS = {
             "responses": {
                 "200": json_body(ref("Metrics"), "The project's metrics"),
                 **errors(403, 404),
+            },
+        },
+    },
+    "/api/projects/{project_id}/metrics/{table}.csv": {
+        "parameters": [
+            path_id("project_id", "The project's id"),
+            {
+                "name": "table",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": list(tables.TABLES)},
+                "description": "Which dashboard table",
+            },
+        ],
+        "get": {
+            "operationId": "metrics_csv_api",
+            "tags": ["metrics"],
+            "summary": "One dashboard table as CSV, as the dashboard's download (managers, "
+            "admins; reviewers if allowed).",
+            "parameters": [
+                {
+                    "name": "sort",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "The annotator table's order (as on the dashboard)",
+                },
+                {
+                    "name": "models",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "'1': include the model versions (table models)",
+                },
+                {
+                    "name": "gt_annotator",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "confusion_gt for one annotator (a user id)",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The table as CSV, one header line",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                **errors(400, 403, 404),
             },
         },
     },

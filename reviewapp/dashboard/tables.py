@@ -4,6 +4,7 @@ each mean beside its n, empty cells where a number has no items."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from reviewapp.downloads import csv_lines, without_formula
 from reviewapp.services.metrics.definitions import ProjectMetrics
@@ -173,3 +174,28 @@ def _cell(value: object) -> object:
     if isinstance(value, str):
         return without_formula(value)
     return value
+
+
+def table_lines(
+    project, table: str, order: str, include_models: bool, gt_annotator: int | None
+) -> Iterator[str]:
+    """The CSV lines of one dashboard table (a key of TABLES), computing only what it needs:
+    the same numbers for the page's download and GET /api/projects/<id>/metrics/<table>.csv."""
+    from reviewapp.labeling import parse_label_config
+    from reviewapp.services.metrics.aggregates import project_metrics
+    from reviewapp.services.metrics.confusion import project_gt_confusion
+
+    metrics = project_metrics(
+        project,
+        order,
+        include_models=include_models,
+        include_gt_confusion=table == "confusion_gt" and gt_annotator is None,
+        include_throughput=table == "throughput",
+    )
+    if table == "confusion_gt" and gt_annotator is not None:
+        config = parse_label_config(project.label_config)
+        metrics = replace(
+            metrics, confusion_gt=project_gt_confusion(project, config, gt_annotator)
+        )
+    return to_csv(TABLES[table](metrics))
+

@@ -1,5 +1,4 @@
 import json
-from dataclasses import replace
 from types import SimpleNamespace
 
 from flask import abort, request, url_for
@@ -132,14 +131,6 @@ def show(project_id: int):
 def table_csv(project_id: int, table: str):
     """One dashboard table as CSV (the annotator rows in the page's sort order)."""
     project = _project(project_id)
-    metrics = project_metrics(
-        project,
-        _order(),
-        include_models=request.args.get("models") == "1",
-        include_gt_confusion=table == "confusion_gt" and _gt_annotator() is None,
-        include_throughput=table == "throughput",
-    )
-    if table == "confusion_gt" and _gt_annotator() is not None:
-        metrics = replace(metrics, confusion_gt=_gt_context(project)["gt"])
-    lines = tables.to_csv(tables.TABLES[table](metrics))
+    models = request.args.get("models") == "1"
+    lines = tables.table_lines(project, table, _order(), models, _gt_annotator())
     return attachment(f"project-{project.id}-{table}.csv", lines)
