@@ -214,4 +214,6 @@ def submitted(args: MultiDict, people: Mapping[str, int]) -> Builder | None:
     for row in rows:
         for name, value in row_args(row, people):
             out.add(name, value)
+    if len(rows) < 2:  # and/or shows between two rows; alone, a row is the filter
+        out.pop("conjunction", None)
     return Builder(rows, out)
