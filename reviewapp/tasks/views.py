@@ -9,7 +9,14 @@ from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
-from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for, has_role
+from reviewapp.permissions import (
+    MANAGERS,
+    REVIEWERS,
+    get_in_project,
+    get_project_for,
+    has_role,
+    may_star_ground_truth,
+)
 from reviewapp.services.comments import thread_views
 from reviewapp.services.data_manager import filter_builder
 from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_action
@@ -260,4 +267,5 @@ def task_page(project_id: int, task_id: int):
         state_names=STATE_NAMES,
         threads=threads,
         selected=request.args.get("annotation", type=int),
+        can_star=may_star_ground_truth(current_user),
     )
