@@ -28,3 +28,38 @@ def test_submit_and_skip_stay_in_sight_below_a_long_task(page, live_server):
     submit.click()
     expect(page.locator(".label-end")).to_contain_text("Nothing left to label")
     assert [a.result[0]["value"]["choices"] for a in annotations(live_server)] == [["Positive"]]
+
+
+def test_double_click_a_word_to_label_it(page, live_server):
+    """A double click on "Babbage" makes the span 27..34 (code points: the emoji is one),
+    as a drag over the word would."""
+    text = "Ada Lovelace 😀 met Charles Babbage in London."
+    project_id = make_project(live_server, "ner", tasks=[{"data": {"text": text}}])
+    log_in(page, "ann@example.com", factories.PASSWORD)
+    page.goto(f"/projects/{project_id}/label")
+    expect(page.locator("[data-spans][data-ready] [data-picker]")).to_be_visible()
+    rect = page.evaluate(
+        """(word) => {
+          const node = document.querySelector("[data-text]").firstChild;
+          const range = document.createRange();
+          const start = node.textContent.indexOf(word);
+          range.setStart(node, start);
+          range.setEnd(node, start + word.length);
+          const r = range.getBoundingClientRect();
+          return [r.left, r.top, r.right, r.bottom];
+        }""",
+        "Babbage",
+    )
+    page.mouse.dblclick((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2)
+    expect(page.locator(".region-list")).to_contain_text("pick a label")
+    page.get_by_role("button", name="PER").click()
+    expect(page.locator(".region-list li")).to_have_text("PER“Babbage”×")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#flash")).to_have_text("Saved task 1.")
+    [saved] = annotations(live_server)
+    assert saved.result[0]["value"] == {
+        "start": 27,
+        "end": 34,
+        "text": "Babbage",
+        "labels": ["PER"],
+    }
