@@ -196,6 +196,12 @@ FILTERS = {
     "state, two of them": "state=done&state=in_review",
     "unresolved comments: some": "unresolved_comments=has",
     "unresolved comments: none": "unresolved_comments=none",
+    "annotator is not": "annotator_not={annotator}",
+    "agreement empty": "agreement_empty=true",
+    "or: ground truth, agreement range": (
+        "conjunction=or&ground_truth=true&agreement_min=0.2&agreement_max=0.5"
+    ),
+    "or: annotator, text in data": "conjunction=or&annotator={annotator}&q=warranty",
 }
 # Comments written before the Data Manager is timed: on about 1% of the tasks.
 COMMENT_SHARE = 100

@@ -105,7 +105,7 @@ def test_import_error_is_json_with_task_index(client, app):
         f"/api/projects/{project.id}/import", data=body, headers=headers(manager)
     )
     assert response.status_code == 400
-    assert "Task 1" in response.json["error"] and "Meh" in response.json["error"]
+    assert "Task 2" in response.json["error"] and "Meh" in response.json["error"]
     assert db.session.scalar(select(func.count(Task.id))) == 0
 
 

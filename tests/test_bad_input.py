@@ -45,7 +45,7 @@ def test_json_nested_ten_thousand_deep_is_refused(app):
     project = factories.project()
     deep = b'{"data": {"text": "x", "meta": ' + b"[" * 10_000 + b"]" * 10_000 + b"}}"
     message = refused(project, b"[" + json.dumps(GOOD).encode() + b"," + deep + b"]")
-    assert message.startswith("Task 1: data is nested too deeply")
+    assert message.startswith("Task 2: data is nested too deeply")
 
 
 @pytest.mark.parametrize(
@@ -55,10 +55,10 @@ def test_nul_and_lone_surrogates_are_refused_naming_the_field(app, text, what):
     project = factories.project()
     # json.dumps writes both as \u escapes, as a JavaScript or Python exporter would.
     content = items({"data": {"text": "x", "meta": {"note": text}}})
-    assert refused(project, content) == f"Task 1: data.meta.note holds {what}, which is not text."
+    assert refused(project, content) == f"Task 2: data.meta.note holds {what}, which is not text."
     in_result = annotated()
     in_result["annotations"][0]["result"][0]["value"]["choices"] = [text]
-    assert refused(project, items(in_result)).startswith("Task 1, annotation 0: result.0.value")
+    assert refused(project, items(in_result)).startswith("Task 2, annotation 1: result.0.value")
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_nul_and_lone_surrogates_are_refused_naming_the_field(app, text, what):
 def test_flags_and_numbers_out_of_range_are_refused(app, fields, expected):
     project = factories.project()
     assert refused(project, items(annotated(**fields))).startswith(
-        f"Task 1, annotation 0: {expected}"
+        f"Task 2, annotation 1: {expected}"
     )
 
 
@@ -85,7 +85,7 @@ def test_flags_and_numbers_out_of_range_are_refused(app, fields, expected):
 def test_a_malformed_completed_by_is_refused(app, completed_by):
     project = factories.project()
     message = refused(project, items(annotated(completed_by=completed_by)))
-    assert message.startswith("Task 1, annotation 0: completed_by ")
+    assert message.startswith("Task 2, annotation 1: completed_by ")
     assert message.endswith("is not an email or a user id.")
 
 

@@ -379,8 +379,11 @@ def test_data_manager_column_and_filter(client, auth, ner, htmx):
     db.session.commit()
     auth.login(meg)
     body = client.get(f"/projects/{project.id}/tasks").get_data(as_text=True)
-    assert "Unresolved comments" in body and 'name="unresolved_comments"' in body
+    assert "Unresolved comments" in body
     has = client.get(f"/projects/{project.id}/tasks?unresolved_comments=has", headers=htmx)
+    # The filter builder's row for it: Comments are unresolved.
+    assert '<option value="unresolved_comments" selected>Comments</option>' in has.text
+    assert '<option value="has" selected>unresolved</option>' in has.text
     assert f'id="task-{annotation.task_id}"' in has.get_data(as_text=True)
     assert "<strong>1</strong> task matching" in has.get_data(as_text=True)
     assert "unresolved_comments=has" in has.headers["HX-Push-Url"]

@@ -415,3 +415,23 @@ def test_review_status_in_words(client, dm):
         _row(body, ids[1])
     )
     assert '<td class="review-status">–</td>' in _row(body, bare)
+
+
+def test_people_pickers_are_searchable_checkbox_lists(client, dm):
+    """The bulk bar's reviewers and annotators are ticked in a drop-down with a search box
+    (data_manager.js narrows it), not picked in a two-row <select multiple>."""
+    project, manager, reviewer, ids = dm
+    page = client.get(url(project)).get_data(as_text=True)
+    assert '<select name="reviewers"' not in page and '<select name="annotators"' not in page
+    picker = page[page.index('data-people-picker="reviewers"') :]
+    picker = picker[: picker.index("</details>")]
+    assert 'aria-label="Reviewers to assign or unassign"' in picker
+    assert "data-people-search" in picker
+    assert f'<input type="checkbox" name="reviewers" value="{reviewer.id}"' in picker
+    # The ticked reviewer is posted as the select's value was.
+    response = client.post(
+        url(project, "/bulk"),
+        data={"action": "assign_reviewers", "ids": ids[:2], "reviewers": reviewer.id},
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count(ReviewerAssignment.id))) == 2

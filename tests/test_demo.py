@@ -12,6 +12,7 @@ from reviewapp.demo.loader import DEMO_PASSWORD, load_demo
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config, validate_result
 from reviewapp.models import Annotation, Membership, Prediction, Project, Review, Task, User
+from reviewapp.services.metrics.aggregates import project_metrics
 from reviewapp.services.metrics.agreement import pairwise, task_agreement
 from reviewapp.services.users import find_user
 from tests.factories import comparable
@@ -173,3 +174,13 @@ def test_demo_images_exist_and_are_served_to_a_logged_in_user(demo, app, client)
     assert response.status_code == 200
     assert response.mimetype == "image/png"
     assert response.data.startswith(b"\x89PNG")
+
+
+def test_demo_reviews_take_plausible_times(demo):
+    """The demo's 15 reviews are one reviewer's, 12..95 s apart: 14 timed gaps, and their
+    median lies in that range (it was 0.0 s when every review had the same time)."""
+    project = projects()["Product reviews (sentiment)"]
+    (row,) = project_metrics(project).reviewers
+    assert row.email == "reviewer@example.com" and row.reviews == 15
+    assert row.time_n == 14
+    assert 12 <= row.median_seconds <= 95

@@ -62,7 +62,7 @@ def test_import_refuses_a_javascript_image_naming_task_and_field(app):
     ]
     with pytest.raises(ImportFailed) as refused:
         factories.tasks(project, items)
-    assert "Task 1: data.image is a javascript: URL" in str(refused.value)
+    assert "Task 2: data.image is a javascript: URL" in str(refused.value)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Task)) == 0
 

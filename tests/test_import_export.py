@@ -169,12 +169,12 @@ def test_flat_tasks_and_a_single_task_object(app):
         (b'[{"data": {"text": "a"}}, ', "x.json", "not valid JSON"),
         (b"", "x.json", "empty"),
         (b"[]", "x.json", "no tasks"),
-        (b'[{"data": {"text": "a"}}, 5]', "x.json", "Task 1: expected an object"),
-        (b'[{"data": {"body": "a"}}]', "x.json", "Task 0: data has no field 'text'"),
+        (b'[{"data": {"text": "a"}}, 5]', "x.json", "Task 2: expected an object"),
+        (b'[{"data": {"body": "a"}}]', "x.json", "Task 1: data has no field 'text'"),
         (
             b'[{"data": {"text": "a"}, "annotations": {}}]',
             "x.json",
-            "Task 0: 'annotations' must be a list",
+            "Task 1: 'annotations' must be a list",
         ),
         (b"a,b\n1,2,3\n", "x.csv", "CSV line 2"),
     ],
@@ -194,7 +194,7 @@ def test_invalid_result_after_many_good_tasks_rolls_everything_back(app):
         for i in range(4500)
     ]
     bad = {"data": {"text": "x"}, "annotations": [factories.annotation("b@example.com", "Angry")]}
-    with pytest.raises(ImportFailed, match=r"Task 4500, annotation 0: .*Angry"):
+    with pytest.raises(ImportFailed, match=r"Task 4501, annotation 1: .*Angry"):
         load(project, [*good, bad])
     assert db.session.scalar(select(func.count(Task.id))) == 0
     assert db.session.scalar(select(func.count(Annotation.id))) == 0
@@ -206,7 +206,7 @@ def test_result_for_a_control_the_config_lacks(app):
     result = [
         {"from_name": "topic", "to_name": "text", "type": "choices", "value": {"choices": ["A"]}}
     ]
-    with pytest.raises(ImportFailed, match=r"Task 0, prediction 0: .*topic"):
+    with pytest.raises(ImportFailed, match=r"Task 1, prediction 1: .*topic"):
         load(project, [{"data": {"text": "a"}, "predictions": [{"result": result}]}])
 
 

@@ -87,7 +87,7 @@ def test_boxes_far_outside_or_negative_are_refused_naming_the_result(app, geomet
     }
     with pytest.raises(ImportFailed) as refused:
         load(project, [item])
-    assert str(refused.value).startswith('Task 0, annotation 0: result[0] (from_name "label")')
+    assert str(refused.value).startswith('Task 1, annotation 1: result[0] (from_name "label")')
     assert message in str(refused.value)
 
 
@@ -100,7 +100,7 @@ def test_legacy_completions_are_read_as_annotations_and_said(app):
     assert (summary.annotation_count, summary.legacy_completions) == (1, 1)
     assert "Read 1 legacy `completions`" in " ".join(summary.lines())
     with pytest.raises(
-        ImportFailed, match=r"^Read 1 legacy `completions`; Task 0: data has no field 'text'"
+        ImportFailed, match=r"^Read 1 legacy `completions`; Task 1: data has no field 'text'"
     ):
         load(project, [{"data": {"txt": "old"}, "completions": [factories.annotation("a@x.com")]}])
 
@@ -144,14 +144,14 @@ def test_a_refused_import_lists_the_first_twenty_problems_and_stores_nothing(app
     with pytest.raises(ImportFailed) as refused:
         load(project, good + bad[:2])
     assert str(refused.value) == (
-        "2 problems: Task 3: data has no field 'text' (the label config's <Text name=\"text\"> "
-        "reads $text); fields: txt. Task 4: data has no field 'text' (the label config's "
+        "2 problems: Task 4: data has no field 'text' (the label config's <Text name=\"text\"> "
+        "reads $text); fields: txt. Task 5: data has no field 'text' (the label config's "
         '<Text name="text"> reads $text); fields: txt.'
     )
     with pytest.raises(ImportFailed) as many:
         load(project, good + bad)
-    assert str(many.value).startswith("20 problems (the first 20): Task 3:")
-    assert "Task 22:" in str(many.value) and "Task 23:" not in str(many.value)
+    assert str(many.value).startswith("20 problems (the first 20): Task 4:")
+    assert "Task 23:" in str(many.value) and "Task 24:" not in str(many.value)
     assert db.session.scalar(select(func.count(Task.id))) == 0
 
 
@@ -332,6 +332,6 @@ def test_source_ids_and_meta_are_kept_exported_and_filtered(client, app):
     found = client.get(f"/api/projects/{project.id}/tasks?source_id=uuid-2", headers=headers).json
     assert [(t["source_id"], t["data"]) for t in found["tasks"]] == [("uuid-2", {"text": "two"})]
     with pytest.raises(
-        ImportFailed, match=r"Task 0: id must be an integer or a short string, got \[1\]"
+        ImportFailed, match=r"Task 1: id must be an integer or a short string, got \[1\]"
     ):
         load(project, [{"id": [1], "data": {"text": "x"}}])

@@ -303,7 +303,7 @@ def test_import_upload_bad_file_names_task_and_imports_nothing(client, auth):
     response = upload(client, project, "tasks.json", json.dumps(tasks).encode())
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Task 1" in body and "Furious" in body and "Nothing was imported" in body
+    assert "Task 2" in body and "Furious" in body and "Nothing was imported" in body
     assert db.session.scalar(select(func.count(Task.id))) == 0
 
 

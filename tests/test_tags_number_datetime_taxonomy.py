@@ -463,11 +463,11 @@ def test_an_invalid_imported_result_names_task_annotation_and_result(project):
     bad = {"completed_by": "a@x.com", "result": [number(1), number(99, "count")]}
     with pytest.raises(ImportFailed) as error:
         load(project, [{"data": {"text": "x"}, "annotations": [bad]}])
-    assert 'Task 0, annotation 0: result[1] (from_name "count")' in str(error.value)
+    assert 'Task 1, annotation 1: result[1] (from_name "count")' in str(error.value)
     bad = {"completed_by": "a@x.com", "result": [taxonomy(("D",))]}
     with pytest.raises(ImportFailed) as error:
         load(project, [{"data": {"text": "x"}}, {"data": {"text": "y"}, "annotations": [bad]}])
-    assert 'Task 1, annotation 0: result[0] (from_name "kind"): value.taxonomy[0]: "D"' in str(
+    assert 'Task 2, annotation 1: result[0] (from_name "kind"): value.taxonomy[0]: "D"' in str(
         error.value
     )
     assert db.session.scalars(select(Annotation)).all() == []

@@ -307,3 +307,62 @@ def test_non_member_gets_404_and_annotator_403(client, auth, app):
     auth.logout()
     auth.login(annotator)
     assert client.get(_url(project, task)).status_code == 403
+
+
+def test_manager_stars_any_annotation_from_the_task_page(client, auth, classified):
+    """Each tab of a manager's task page has a star; starring the third annotator's moves
+    the task's ground truth there from the first's. A reviewer sees no star button."""
+    project, task = classified["project"], classified["task"]
+    gt, agreeing, differing = classified["annotations"]
+    auth.login(classified["reviewer"])
+    assert "Mark as ground truth" not in client.get(_url(project, task)).get_data(as_text=True)
+    auth.logout()
+    auth.login(classified["manager"])
+    body = client.get(_url(project, task)).get_data(as_text=True)
+    assert body.count("Mark as ground truth") == 2 and body.count("Clear ground truth") == 1
+    star = f'action="/projects/{project.id}/annotations/{differing.id}/ground-truth"'
+    assert star in body.split(f'id="annotation-{differing.id}"')[1]
+
+    back = f"{_url(project, task)}?annotation={differing.id}"
+    response = client.post(
+        f"/projects/{project.id}/annotations/{differing.id}/ground-truth", data={"next": back}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == back
+    db.session.expire_all()
+    assert [a.ground_truth for a in _annotations(task)] == [False, False, True]
+    page = client.get(back).get_data(as_text=True)
+    assert "is now the ground truth" in page
+    assert page.count("Mark as ground truth") == 2 and page.count("Clear ground truth") == 1
+
+
+def test_image_task_draws_the_image_full_size_once(client, auth, app):
+    """One annotation and one prediction: the annotation's tab draws the image full size;
+    the Data section and the two compare items draw thumbnails linking to the image."""
+    manager = factories.user("manager")
+    project = factories.project("image", members=(manager,))
+    src = "/media/demo/shapes-1.png"
+    factories.tasks(
+        project,
+        [
+            {
+                "data": {"image": src},
+                "annotations": [
+                    {"completed_by": "img@example.com", "result": [box(10, 20, 30, 40, "Square")]}
+                ],
+                "predictions": [{"result": [box(12, 20, 30, 40, "Square")], "score": 0.5}],
+            }
+        ],
+    )
+    auth.login(manager)
+    body = client.get(_url(project, _task(project))).get_data(as_text=True)
+    thumb = f'<a class="image-thumb" href="{src}" target="_blank" rel="noopener"'
+    assert body.count(f'src="{src}"') == 4
+    assert body.count(thumb) == 3
+    assert thumb in _section(body, "task-data") and _section(body, "compare").count(thumb) == 2
+    assert thumb not in _section(body, "annotations").split("Comments")[0]
+
+    # No annotation yet: the Data section is the one full-size drawing.
+    bare = factories.project("image", members=(manager,), title="Bare")
+    factories.tasks(bare, [{"data": {"image": src}}])
+    page = client.get(_url(bare, _task(bare))).get_data(as_text=True)
+    assert "image-thumb" not in _section(page, "task-data")

@@ -1,5 +1,7 @@
 """Each ordering and filter of the Data Manager on a small project written out by hand."""
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select, text, update
 from werkzeug.datastructures import MultiDict
@@ -328,3 +330,63 @@ def test_text_index_follows_deleted_tasks_and_projects(project):
             text("SELECT rowid FROM task_text WHERE task_text MATCH 'apple'")
         )
         assert [r[0] for r in matches] == [project.ids[3]]
+
+
+def many(project, pairs, **replaced):
+    """Like rows, for repeated parameters (a list of (name, value))."""
+    state = TableState.from_args(MultiDict([(k, str(v)) for k, v in pairs]))
+    assert state.errors == ()
+    state = replace(state, **replaced)
+    ids = page_task_ids(project.id, state, 0, 50)
+    assert walked(project, state) == ids
+    assert count_tasks(project.id, state) == len(ids)
+    return positions(project, ids)
+
+
+def test_negated_and_empty_filters(project):
+    amy, bob = user_id("amy@x.com"), user_id("bob@x.com")
+    rita, ron = factories.user("reviewer"), factories.user("reviewer")
+    for position, reviewer in ((0, rita), (1, rita), (1, ron)):
+        db.session.add(ReviewerAssignment(task_id=project.ids[position], user_id=reviewer.id))
+    db.session.commit()
+    # amy annotated t2 and t5 (her skip on t3 is no annotation).
+    assert rows(project, annotator_not=amy) == ["t1", "t3", "t4"]
+    # bob annotated t1 and t2: neither amy nor bob leaves t3 and t4.
+    assert many(project, [("annotator_not", amy), ("annotator_not", bob)]) == ["t3", "t4"]
+    assert rows(project, reviewer_not=rita.id) == ["t3", "t4", "t5"]
+    assert many(project, [("reviewer", rita.id), ("reviewer", ron.id)]) == ["t2"]
+    # Agreement exists on t2 (0) and t5 (1) only; t3 alone has no prediction.
+    assert rows(project, agreement_empty="true") == ["t1", "t3", "t4"]
+    assert rows(project, agreement_empty="false") == ["t2", "t5"]
+    assert rows(project, prediction_score_empty="true") == ["t3"]
+
+
+def test_or_between_filters(project):
+    bob, carl = user_id("bob@x.com"), user_id("carl@x.com")
+    # And (the default): ground truth (t5) and a score of at least 0.85 (t1): none.
+    assert rows(project, ground_truth="true", prediction_score_min=0.85) == []
+    # Or: either one, t1 by its score, t5 by its ground truth.
+    assert rows(project, ground_truth="true", prediction_score_min=0.85, conjunction="or") == [
+        "t1",
+        "t5",
+    ]
+    # A range is one term: score 0.6..0.8 (t5 at 0.7) or "cherry" (t3). Were its two bounds
+    # two terms, "at least 0.6 or at most 0.8" would keep every task with a score.
+    assert rows(
+        project, prediction_score_min=0.6, prediction_score_max=0.8, q="cherry", conjunction="or"
+    ) == ["t3", "t5"]
+    # Repeated annotators: bob (t1, t2) or carl (t3, t5); with "and" no task has both.
+    pairs = [("annotator", bob), ("annotator", carl)]
+    assert many(project, pairs) == []
+    assert many(project, [*pairs, ("conjunction", "or")]) == ["t1", "t2", "t3", "t5"]
+    # The API's ids= still narrow every task: of t1, t2, t4 only t1 and t2 pass.
+    chosen = (project.ids[0], project.ids[1], project.ids[3])
+    assert many(project, [*pairs, ("conjunction", "or")], task_ids=chosen) == ["t1", "t2"]
+    # "and" is the default and is left out of the URL; a one-filter "or" is that filter.
+    assert TableState.from_args({"conjunction": "and", "skipped": "true"}).to_args() == {
+        "skipped": "true"
+    }
+    assert rows(project, skipped="true", conjunction="or") == ["t3"]
+    assert TableState.from_args({"conjunction": "xor"}).errors == (
+        "conjunction: expected one of and, or",
+    )

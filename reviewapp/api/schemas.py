@@ -98,7 +98,24 @@ TABLE_PARAMETERS: dict[str, dict] = {
         "style": "form",
         "explode": True,
     },
-    "reviewer": {"description": "Tasks this user reviewed or is assigned.", "schema": ID},
+    "annotator_not": {
+        "description": "User id; repeat it for tasks that none of the given users annotated.",
+        "schema": {"type": "array", "items": ID},
+        "style": "form",
+        "explode": True,
+    },
+    "reviewer": {
+        "description": "User id; repeat it for tasks assigned to every given reviewer.",
+        "schema": {"type": "array", "items": ID},
+        "style": "form",
+        "explode": True,
+    },
+    "reviewer_not": {
+        "description": "User id; repeat it for tasks assigned to none of the given reviewers.",
+        "schema": {"type": "array", "items": ID},
+        "style": "form",
+        "explode": True,
+    },
     "review_status": {
         "description": "Tasks with an annotation in this review status ('none': no annotation).",
         "schema": {"type": "string", "enum": ["pending", "accepted", "fixed", "rejected", "none"]},
@@ -117,6 +134,14 @@ TABLE_PARAMETERS: dict[str, dict] = {
     "agreement_max": {"description": "Task agreement at most this.", "schema": UNIT},
     "prediction_score_min": {"description": "Best prediction score at least.", "schema": UNIT},
     "prediction_score_max": {"description": "Best prediction score at most.", "schema": UNIT},
+    "agreement_empty": {
+        "description": "true: no task agreement (fewer than two annotations); false: one.",
+        "schema": _BOOLEAN,
+    },
+    "prediction_score_empty": {
+        "description": "true: no prediction with a score; false: one.",
+        "schema": _BOOLEAN,
+    },
     "has_annotations": {"description": "Has non-skipped annotations.", "schema": _BOOLEAN},
     "skipped": {"description": "Has a skipped annotation.", "schema": _BOOLEAN},
     "q": {
@@ -145,6 +170,13 @@ TABLE_PARAMETERS: dict[str, dict] = {
     "unresolved_comments": {
         "description": "'has': tasks with an unresolved comment; 'none': tasks without.",
         "schema": {"type": "string", "enum": ["has", "none"]},
+    },
+    "conjunction": {
+        "description": (
+            "'or': tasks that pass any one of the filters (a min/max pair counts as one); "
+            "'and' (the default): every filter. ids and gt_confusion always narrow."
+        ),
+        "schema": {"type": "string", "enum": ["and", "or"], "default": "and"},
     },
 }
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import random
 from collections import Counter
 from collections.abc import Iterable
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -13,7 +15,7 @@ from reviewapp.demo import sample_data
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.labeling.presets import IMAGE_BOXES, NAMED_ENTITIES, TEXT_CLASSIFICATION
-from reviewapp.models import Annotation, Project, Review, Task, User
+from reviewapp.models import Annotation, Project, Review, Task, User, utcnow
 from reviewapp.services.derived.task_columns import refresh_tasks
 from reviewapp.services.import_export.importer import import_tasks
 from reviewapp.services.metrics.agreement import fix_size
@@ -32,6 +34,9 @@ NAMES = ["Ana One", "Ben Two", "Chloe Three", "Dev Four"]
 GROUND_TRUTH_RATE = 0.1
 REJECT_REASONS = "Wrong label\nMissed an entity or shape\nRegion boundaries are off\nOther"
 REVIEWED = 15
+# Seconds a demo review takes, drawn from this range: the dashboard's median time per
+# review is the gap between a reviewer's consecutive reviews.
+REVIEW_SECONDS = (12, 95)
 
 
 def load_demo(url: str = URL) -> list[str]:
@@ -142,8 +147,8 @@ def _add_reviews(project: Project, reviewer: User) -> None:
     """Review the first REVIEWED non-skipped annotations, one per task.
 
     Annotations that disagree with their task's majority are rejected (two) or fixed to
-    the majority (one); the rest are accepted. The tasks' counters and agreement are then
-    recomputed by refresh_tasks.
+    the majority (one); the rest are accepted, one after the other over the last few
+    minutes. The tasks' counters and agreement are then recomputed by refresh_tasks.
     """
     config = parse_label_config(project.label_config)
     tasks = db.session.scalars(
@@ -169,12 +174,17 @@ def _add_reviews(project: Project, reviewer: User) -> None:
             plan.append((done[0], "accepted", None))
         if len(plan) == REVIEWED:
             break
-    for annotation, verdict, after in plan:
+    pace = random.Random(REVIEWED)  # the same demo every time
+    gaps = [pace.uniform(*REVIEW_SECONDS) for _ in plan]
+    at = utcnow() - timedelta(seconds=sum(gaps))
+    for (annotation, verdict, after), gap in zip(plan, gaps, strict=True):
+        at += timedelta(seconds=gap)
         review = Review(
             annotation_id=annotation.id,
             project_id=annotation.project_id,
             reviewer_id=reviewer.id,
             verdict=verdict,
+            created_at=at,
         )
         if verdict == "rejected":
             review.reason = "Wrong label"

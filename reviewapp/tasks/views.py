@@ -9,8 +9,16 @@ from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import parse_label_config
 from reviewapp.models import Membership, SavedView, Task, User
-from reviewapp.permissions import MANAGERS, REVIEWERS, get_in_project, get_project_for, has_role
+from reviewapp.permissions import (
+    MANAGERS,
+    REVIEWERS,
+    get_in_project,
+    get_project_for,
+    has_role,
+    may_star_ground_truth,
+)
 from reviewapp.services.comments import thread_views
+from reviewapp.services.data_manager import filter_builder
 from reviewapp.services.data_manager.bulk import ACTIONS, BulkError, apply_bulk_action
 from reviewapp.services.data_manager.query import (
     ORDERINGS,
@@ -78,6 +86,8 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
         reject_actions=offered_reject_actions(project),
         reasons=reject_reasons(project),
         label_options=[(c.name, label) for c in config.controls.values() for label in c.labels],
+        fields=filter_builder.FIELDS,
+        filter_rows=filter_builder.rows_for(state),
         preview=next(iter(config.objects.values())),
         orderings=ORDERINGS,
         page_sizes=PAGE_SIZES,
@@ -92,11 +102,16 @@ def _render_table(project, state: TableState, blocks=("task_table",), **extra):
 def table(project_id: int):
     """The Data Manager: the task table with its filters, order, page and selection."""
     project = get_project_for(current_user, project_id, REVIEWERS)
-    state = TableState.from_args(request.args)
+    people = {m.email.lower(): m.id for m in _members(project.id)}
+    builder = filter_builder.submitted(request.args, people)
+    state = TableState.from_args(builder.args if builder else request.args)
     for error in state.errors:
         flash(f"Ignored {error}.", "error")
     canonical = url_for("tasks.table", project_id=project.id, **state.to_args())
-    return htmx.with_push_url(_render_table(project, state), canonical)
+    # The builder's rows as sent, unfinished ones too (they are not in the URL yet).
+    rows = {"filter_rows": builder.rows} if builder else {}
+    blocks = ("task_table", "filter_rows_oob")
+    return htmx.with_push_url(_render_table(project, state, blocks, **rows), canonical)
 
 
 @bp.post("/tasks/bulk")
@@ -257,4 +272,5 @@ def task_page(project_id: int, task_id: int):
         state_names=STATE_NAMES,
         threads=threads,
         selected=request.args.get("annotation", type=int),
+        can_star=may_star_ground_truth(current_user),
     )

@@ -6,10 +6,12 @@ Locally they skip when no browser is installed; under CI=true a missing browser 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from reviewapp.extensions import db
@@ -114,3 +116,27 @@ def log_in(page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/")
+
+
+def add_filter(page, field: str):
+    """Add a row to the Data Manager's filter builder and pick its field; returns the row
+    once the server has drawn it again with that field's operator and value."""
+    rows = page.locator("#filter-rows .filter-row")
+    n = rows.count()
+    page.get_by_role("button", name="+ Add filter").click()
+    expect(rows).to_have_count(n + 1)
+    row = rows.nth(n)
+    row.get_by_label(f"Filter {n + 1}: field").select_option(label=field)
+    expect(row.locator(f'input[name="row-{n}-was"]')).to_have_value(re.compile(".+"))
+    return row
+
+
+def pick_people(page, picker: str, *names: str) -> None:
+    """Tick people in a bulk-bar people picker (reviewers, annotators), searching for each."""
+    box = page.locator(f'[data-people-picker="{picker}"]')
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    for name in names:
+        box.locator("[data-people-search]").fill(name)
+        box.locator("label:not([hidden])", has_text=name).locator("input").check()
+    box.locator("summary").click()  # closed again

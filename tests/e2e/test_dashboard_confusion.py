@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 
 from reviewapp.extensions import db
 from tests import factories
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import add_filter, log_in
 from tests.test_metrics import build_small
 
 
@@ -37,7 +37,7 @@ def test_choose_an_annotator_and_drill_down_from_a_matrix_cell(page, live_server
     expect(page.locator('[data-filter="gt_confusion"]')).to_contain_text("by carol@example.com")
 
     # Another filter keeps the cell's; removing it shows both tasks with that truth again.
-    page.locator('#filters select[name="ground_truth"]').select_option("true")
+    add_filter(page, "Ground truth").get_by_label("Filter 1: value").select_option("true")
     expect(page).to_have_url(re.compile(r"ground_truth=true&.*gt_confusion="))
     expect(page.locator(".table-count")).to_contain_text("1 task matching")
     page.locator('[data-filter="gt_confusion"] a').click()

@@ -55,6 +55,6 @@ def test_bad_import_shows_the_reason_and_keeps_nothing(page, live_server, tmp_pa
     page.goto(f"/projects/{project_id}/import")
     page.get_by_label("Label Studio JSON or CSV file").set_input_files(str(upload))
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.locator("main")).to_contain_text("Task 1: data has no field 'text'")
+    expect(page.locator("main")).to_contain_text("Task 2: data has no field 'text'")
     page.goto(f"/projects/{project_id}")
     expect(page.locator('[data-count="tasks"]')).to_have_text("0")

@@ -54,7 +54,7 @@ ORDERINGS = {
 }
 # Columns that may be empty; empty values sort last in both directions.
 NULLABLE = {"agreement", "prediction_score", "annotator"}
-REPEATABLE = {"annotator", "state"}
+REPEATABLE = {"annotator", "annotator_not", "reviewer", "reviewer_not", "state"}
 REVIEW_STATUS_FILTERS = ("pending", "accepted", "fixed", "rejected", "none")
 # "in_review" is not stored: a task is in review while a reviewer holds a live lease on one
 # of its annotations (an expired lease needs no write). It shows instead of the stored state.
@@ -67,6 +67,7 @@ STATE_NAMES = {
     "done": "Done",
 }
 UNRESOLVED_COMMENTS_FILTERS = ("has", "none")
+CONJUNCTIONS = ("and", "or")
 PAGE_SIZES = (10, 25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -153,10 +154,18 @@ def _choice(options: tuple[str, ...]):
     return parse
 
 
+def _conjunction(value: str) -> str | None:
+    if value not in CONJUNCTIONS:
+        raise ValueError(f"expected one of {', '.join(CONJUNCTIONS)}")
+    return "or" if value == "or" else None  # "and" is the default, left out of the URL
+
+
 # query parameter -> parser; an empty value means "no filter".
 FILTERS = {
     "annotator": _id,  # repeatable: tasks every given annotator annotated
-    "reviewer": _id,
+    "annotator_not": _id,  # repeatable: tasks none of the given annotators annotated
+    "reviewer": _id,  # repeatable: tasks assigned to every given reviewer
+    "reviewer_not": _id,  # repeatable: tasks assigned to none of them
     "review_status": _choice(REVIEW_STATUS_FILTERS),
     "state": _choice(STATE_FILTERS),  # repeatable: tasks in any of the given states
     "ground_truth": _bool,
@@ -164,6 +173,8 @@ FILTERS = {
     "agreement_max": _unit,
     "prediction_score_min": _unit,
     "prediction_score_max": _unit,
+    "agreement_empty": _bool,  # true: no agreement (fewer than two annotations)
+    "prediction_score_empty": _bool,  # true: no prediction with a score
     "has_annotations": _bool,
     "skipped": _bool,
     "q": _text,
@@ -172,6 +183,9 @@ FILTERS = {
     "label_source": _choice(LABEL_SOURCES),
     "gt_confusion": _gt_confusion,
     "unresolved_comments": _choice(UNRESOLVED_COMMENTS_FILTERS),
+    # "or": a task passes when any one filter (a row of the filter builder) matches; the
+    # selection filters task_ids and gt_confusion still hold for every task.
+    "conjunction": _conjunction,
 }
 
 
@@ -181,7 +195,9 @@ class TableState:
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
     annotator: tuple[int, ...] = ()
-    reviewer: int | None = None
+    annotator_not: tuple[int, ...] = ()
+    reviewer: tuple[int, ...] = ()
+    reviewer_not: tuple[int, ...] = ()
     review_status: str | None = None
     state: tuple[str, ...] = ()
     ground_truth: bool | None = None
@@ -189,6 +205,8 @@ class TableState:
     agreement_max: float | None = None
     prediction_score_min: float | None = None
     prediction_score_max: float | None = None
+    agreement_empty: bool | None = None
+    prediction_score_empty: bool | None = None
     has_annotations: bool | None = None
     skipped: bool | None = None
     q: str | None = None
@@ -199,6 +217,7 @@ class TableState:
     # Only these tasks (the API's ids=): not a filter of the page, whose checkboxes are "ids".
     task_ids: tuple[int, ...] = ()
     unresolved_comments: str | None = None  # "has" or "none"
+    conjunction: str | None = None  # "or", or None for and
     errors: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -228,6 +247,7 @@ class TableState:
                     parsed.append(parse(raw))
                 except ValueError as error:
                     errors.append(f"{name}: {error}")
+            parsed = [value for value in parsed if value is not None]
             if parsed:
                 values[name] = tuple(dict.fromkeys(parsed)) if name in REPEATABLE else parsed[0]
         return cls(**values, errors=tuple(errors))
@@ -250,7 +270,13 @@ class TableState:
 
     @property
     def filtered(self) -> bool:
-        return any(getattr(self, name) not in (None, ()) for name in FILTERS)
+        return any(
+            getattr(self, name) not in (None, ()) for name in FILTERS if name != "conjunction"
+        )
+
+    @property
+    def match_any(self) -> bool:
+        return self.conjunction == "or"
 
     def to_args(self, **changes) -> dict[str, str | list[str]]:
         """URL arguments for this state with changes applied, defaults left out; a repeatable
@@ -293,20 +319,31 @@ def filtered_tasks(project_id: int, state: TableState, probe: bool = False) -> S
     A filter on another table's index reads its matching ids once (IN), or with probe=True
     tests each task the query walks: cheaper when many tasks match and only a page is read.
     """
+    if state.match_any:
+        return _any_filter_tasks(project_id, state, probe)
     query = select(Task.id).where(Task.project_id == project_id, *_conditions(project_id, state))
     for id_set in _id_sets(project_id, state):
         query = query.where(id_set.probe if probe else Task.id.in_(id_set.ids))
     return query
 
 
+def _any_filter_tasks(project_id: int, state: TableState, probe: bool) -> Select:
+    """The OR of the filters, one term per row of the filter builder (a range is one term);
+    the selection's task_ids and gt_confusion still narrow every task."""
+    rows = replace(state, task_ids=(), gt_confusion=None)
+    terms = [
+        *_conditions(project_id, rows),
+        *(i.probe if probe else Task.id.in_(i.ids) for i in _id_sets(project_id, rows)),
+    ]
+    fixed = replace(TableState(), task_ids=state.task_ids, gt_confusion=state.gt_confusion)
+    query = filtered_tasks(project_id, fixed, probe)
+    return query.where(or_(*terms)) if terms else query
+
+
 def _id_sets(project_id: int, s: TableState) -> list[_IdSet]:
     sets = []
     for annotator in s.annotator:  # tasks every given annotator annotated
-        ids = select(Annotation.task_id).where(
-            Annotation.project_id == project_id,
-            Annotation.completed_by_id == annotator,
-            Annotation.was_cancelled.is_(False),
-        )
+        ids = _annotated_by(project_id, annotator)
         sets.append(_IdSet(ids, ids.where(Annotation.task_id == Task.id).exists(), True))
     if s.label:
         control, _, label = s.label.partition(":")
@@ -351,6 +388,22 @@ def _gt_confusion_ids(project_id: int, cell: str) -> list[int]:
             project, config, control, answer, truth, annotator[0] if annotator else None
         )
     return cache[project_id, cell]
+
+
+def _annotated_by(project_id: int, annotator: int) -> Select:
+    return select(Annotation.task_id).where(
+        Annotation.project_id == project_id,
+        Annotation.completed_by_id == annotator,
+        Annotation.was_cancelled.is_(False),
+    )
+
+
+def _assigned_to(reviewer: int) -> ColumnElement:
+    return (
+        select(ReviewerAssignment.id)
+        .where(ReviewerAssignment.user_id == reviewer, ReviewerAssignment.task_id == Task.id)
+        .exists()
+    )
 
 
 IN_REVIEW_IDS = "reviewapp_in_review_ids"
@@ -425,14 +478,13 @@ def _text_like(q: str) -> ColumnElement:
 
 
 def _conditions(project_id: int, s: TableState) -> list:
-    """Conditions on the task's own columns (and its reviewer assignments)."""
-    conditions = []
-    if s.reviewer is not None:
-        conditions.append(
-            select(ReviewerAssignment.id)
-            .where(ReviewerAssignment.user_id == s.reviewer, ReviewerAssignment.task_id == Task.id)
-            .exists()
-        )
+    """Conditions on the task's own columns (and its reviewer assignments), one per row of
+    the filter builder (a range's two bounds are one)."""
+    conditions = [_assigned_to(reviewer) for reviewer in s.reviewer]
+    conditions += [~_assigned_to(reviewer) for reviewer in s.reviewer_not]
+    # NOT IN reads the annotator's task ids once (ix_annotation_project_user); a correlated
+    # NOT EXISTS probed that index per task: 268 ms against 92 ms to count 100k on SQLite.
+    conditions += [Task.id.not_in(_annotated_by(project_id, a)) for a in s.annotator_not]
     if s.review_status is not None:
         column = {
             "pending": Task.pending_count,
@@ -452,14 +504,21 @@ def _conditions(project_id: int, s: TableState) -> list:
         conditions.append(_state_condition(project_id, s.state))
     if s.ground_truth is not None:
         conditions.append(Task.has_ground_truth.is_(s.ground_truth))
-    for column, low, high in (
-        (Task.agreement, s.agreement_min, s.agreement_max),
-        (Task.prediction_score, s.prediction_score_min, s.prediction_score_max),
+    for column, low, high, empty in (
+        (Task.agreement, s.agreement_min, s.agreement_max, s.agreement_empty),
+        (
+            Task.prediction_score,
+            s.prediction_score_min,
+            s.prediction_score_max,
+            s.prediction_score_empty,
+        ),
     ):
-        if low is not None:
-            conditions.append(column >= low)
-        if high is not None:
-            conditions.append(column <= high)
+        bounds = [column >= low] if low is not None else []
+        bounds += [column <= high] if high is not None else []
+        if bounds:
+            conditions.append(and_(*bounds))
+        if empty is not None:
+            conditions.append(column.is_(None) if empty else column.is_not(None))
     if s.has_annotations is not None:
         conditions.append(
             Task.annotation_count > 0 if s.has_annotations else Task.annotation_count == 0

@@ -79,7 +79,8 @@ class TaskParser:
         self._absent: set[str] = set()
 
     def parse_task(self, index: int, item: object) -> dict:
-        where = f"Task {index}"
+        """One task of the file; index counts from 0, messages from 1 as a person reads."""
+        where = f"Task {index + 1}"
         if not isinstance(item, dict):
             raise ImportFailed(f"{where}: expected an object, got {type(item).__name__}.")
         # Label Studio before 1.0 called annotations completions; tutorials still have them.
@@ -121,7 +122,7 @@ class TaskParser:
                     self.summary.cloud_images += 1
         raw_annotations = _list(item.get("annotations"), f"{where}: 'annotations'")
         annotations = [
-            self.parse_annotation(f"{where}, annotation {i}", a, data)
+            self.parse_annotation(f"{where}, annotation {i + 1}", a, data)
             for i, a in enumerate([*raw_annotations, *legacy])
         ]
         gt = [a for a in annotations if a["ground_truth"]]
@@ -132,7 +133,7 @@ class TaskParser:
             self.summary.extra_ground_truth_tasks += 1
         predictions = []
         for i, p in enumerate(_list(item.get("predictions"), f"{where}: 'predictions'")):
-            parsed = self.parse_prediction(f"{where}, prediction {i}", p, data)
+            parsed = self.parse_prediction(f"{where}, prediction {i + 1}", p, data)
             if parsed is not None:
                 predictions.append(parsed)
         meta = item.get("meta") if "data" in item else None

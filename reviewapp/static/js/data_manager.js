@@ -1,7 +1,8 @@
 // Data Manager selection: tick rows, the page, or all matching; keep the count, the
 // Review button's label and the bulk actions (disabled until a task is selected, then
 // "Delete tasks (3)") in step; Cancel closes a bulk confirmation; the compact/comfortable
-// toggle, remembered in localStorage; the sticky header's offset under the bulk bar. The
+// toggle, remembered in localStorage; the sticky header's offset under the bulk bar; the
+// searchable people pickers of the bulk bar. The
 // server does the rest; without this script the checkboxes still submit with the form.
 (function () {
   "use strict";
@@ -63,6 +64,56 @@
   // (Review); the comment is sent with the Reject button instead.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && event.target.closest("[data-no-enter]")) event.preventDefault();
+  });
+
+  // People pickers (tasks/_people_picker.html): the search box narrows the list, the
+  // summary names the picked people, sorted, as chips.
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches("[data-people-search]")) return;
+    const words = event.target.value.trim().toLowerCase();
+    const menu = event.target.closest("[data-people-picker]");
+    menu.querySelectorAll("[data-person]").forEach(function (label) {
+      label.hidden = words !== "" && !label.dataset.person.includes(words);
+    });
+  });
+
+  function showPicked(picker) {
+    const names = Array.from(picker.querySelectorAll("input[type=checkbox]:checked"))
+      .map(function (box) { return box.dataset.name; })
+      .sort(function (a, b) { return a.localeCompare(b); });
+    const picked = picker.querySelector("[data-picked]");
+    picked.replaceChildren();
+    if (!names.length) {
+      picked.textContent = picker.dataset.peoplePicker === "annotators" ? "everyone" : "none";
+      return;
+    }
+    names.forEach(function (name) {
+      const chip = document.createElement("span");
+      chip.className = "person chip";
+      chip.textContent = name;
+      picked.appendChild(chip);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    const picker = event.target.closest("[data-people-picker]");
+    if (picker) showPicked(picker);
+  });
+
+  // Enter in a picker's search box ticks the one person left, instead of submitting.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.matches("[data-people-search]")) return;
+    event.preventDefault();
+    const shown = Array.from(event.target.closest("[data-people-picker]").querySelectorAll("[data-person]"))
+      .filter(function (label) { return !label.hidden; });
+    if (shown.length === 1) shown[0].querySelector("input").click();
+  });
+
+  // A click outside an open picker closes it, as a select's list would.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("[data-people-picker][open]").forEach(function (picker) {
+      if (!picker.contains(event.target)) picker.open = false;
+    });
   });
 
   const DENSITY_KEY = "reviewapp.dataManager.density";
