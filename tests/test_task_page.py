@@ -337,7 +337,8 @@ def test_manager_stars_any_annotation_from_the_task_page(client, auth, classifie
 
 def test_image_task_draws_the_image_full_size_once(client, auth, app):
     """One annotation and one prediction: the annotation's tab draws the image full size;
-    the Data section and the two compare items draw thumbnails linking to the image."""
+    the Data section, the final label and the two compare items draw thumbnails linking to
+    the image."""
     manager = factories.user("manager")
     project = factories.project("image", members=(manager,))
     src = "/media/demo/shapes-1.png"
@@ -356,9 +357,10 @@ def test_image_task_draws_the_image_full_size_once(client, auth, app):
     auth.login(manager)
     body = client.get(_url(project, _task(project))).get_data(as_text=True)
     thumb = f'<a class="image-thumb" href="{src}" target="_blank" rel="noopener"'
-    assert body.count(f'src="{src}"') == 4
-    assert body.count(thumb) == 3
+    assert body.count(f'src="{src}"') == 5
+    assert body.count(thumb) == 4
     assert thumb in _section(body, "task-data") and _section(body, "compare").count(thumb) == 2
+    assert thumb in _section(body, "final-label")
     assert thumb not in _section(body, "annotations").split("Comments")[0]
 
     # No annotation yet: the Data section is the one full-size drawing.
