@@ -19,6 +19,7 @@ CONTROL_TAGS = (
     "Choices",
     "Labels",
     "RectangleLabels",
+    "PolygonLabels",
     "Rating",
     "TextArea",
     "Number",
@@ -31,6 +32,7 @@ RESULT_TYPES = {
     "Choices": "choices",
     "Labels": "labels",
     "RectangleLabels": "rectanglelabels",
+    "PolygonLabels": "polygonlabels",
     "Rating": "rating",
     "TextArea": "textarea",
     "Number": "number",
@@ -42,12 +44,19 @@ RESULT_TYPES = {
 LAYOUT_TAGS = ("View", "Header", "Style", "Collapse", "Filter", "Markdown", "Choice", "Label")
 
 # Tag of the option children of each control that has options.
-OPTION_TAGS = {"Choices": "Choice", "Labels": "Label", "RectangleLabels": "Label"}
+OPTION_TAGS = {
+    "Choices": "Choice",
+    "Labels": "Label",
+    "RectangleLabels": "Label",
+    "PolygonLabels": "Label",
+}
 
 # The object tag each region control can point at.
-REQUIRED_OBJECT = {"Labels": "Text", "RectangleLabels": "Image"}
-# Controls whose result is a list of regions (spans, boxes) rather than one value.
-REGION_TAGS = frozenset({"Labels", "RectangleLabels"})
+REQUIRED_OBJECT = {"Labels": "Text", "RectangleLabels": "Image", "PolygonLabels": "Image"}
+# Controls whose result is a list of regions (spans, boxes, polygons) rather than one value.
+REGION_TAGS = frozenset({"Labels", "RectangleLabels", "PolygonLabels"})
+# The image controls, each drawn with its own Annotorious tool.
+IMAGE_REGION_TAGS = ("RectangleLabels", "PolygonLabels")
 
 CHOICE_MODES = {"single": False, "single-radio": False, "multiple": True}
 
@@ -170,7 +179,23 @@ def parse_label_config(xml: str) -> LabelConfig:
                 f'<{control.tag} name="{control.name}"> works only on <{required}>, '
                 f'but toName="{control.to_name}" is <{target.tag}>'
             )
+    _one_image_tool(controls)
     return LabelConfig(objects=objects, controls=controls)
+
+
+def _one_image_tool(controls: dict[str, Control]) -> None:
+    """The image editor draws one kind of shape per image (Annotorious has one drawing
+    tool at a time), so boxes and polygons go on different images."""
+    tags_on: dict[str, set[str]] = {}
+    for control in controls.values():
+        if control.tag in IMAGE_REGION_TAGS:
+            tags_on.setdefault(control.to_name, set()).add(control.tag)
+    for image, tags in tags_on.items():
+        if len(tags) > 1:
+            raise LabelConfigError(
+                f'<RectangleLabels> and <PolygonLabels> both point at "{image}"; put boxes '
+                "and polygons on different images"
+            )
 
 
 def _claim_name(tags_by_name: dict[str, str], name: str, tag: str) -> None:

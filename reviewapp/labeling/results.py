@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
+import numpy as np
+
 from reviewapp.labeling.config import Control, LabelConfig
 
 
@@ -165,6 +167,42 @@ def _rectanglelabels(value: dict, control: Control, text: object, notes: Counter
     return out
 
 
+def _polygonlabels(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
+    points = value.get("points")
+    if type(points) is not list:
+        raise ResultError(f"value.points must be an array of [x, y] points, got {_kind(points)}")
+    # One array for the whole polygon: no Python loop over its points.
+    try:
+        array = np.asarray(points)
+    except ValueError:
+        array = None
+    if array is None or array.ndim != 2 or array.shape[1] != 2 or array.dtype.kind not in "iuf":
+        raise ResultError("value.points must be an array of [x, y] number pairs")
+    if len(array) < 3:
+        raise ResultError(f"value.points has {len(array)} points; a polygon needs at least 3")
+    low, high = -EDGE_SLACK, 100 + EDGE_SLACK
+    # Written so that NaN fails the comparison; infinity is outside the range anyway.
+    outside = ~((array >= low) & (array <= high)).all(axis=1)
+    if outside.any():
+        index = int(np.argmax(outside))
+        x, y = (float(n) for n in array[index])
+        raise ResultError(
+            f"value.points[{index}] = [{_fmt(x)}, {_fmt(y)}] is outside {_fmt(low)}..{_fmt(high)}"
+        )
+    x, y = array[:, 0].astype(float), array[:, 1].astype(float)
+    if not abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0:  # shoelace
+        raise ResultError("value.points enclose no area (they lie on one line)")
+    if notes is not None and ((array < 0) | (array > 100 + EDGE_TOLERANCE)).any():
+        notes["boxes_past_edge"] += 1
+    out: dict = {"points": points}
+    if "closed" in value:
+        if type(value["closed"]) is not bool:
+            raise ResultError(f"value.closed must be true or false, got {_kind(value['closed'])}")
+        out["closed"] = value["closed"]
+    out["polygonlabels"] = _label_list(value, "polygonlabels", control, "label")
+    return out
+
+
 def _rating(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     rating = value.get("rating")
     if not _is_int(rating) or not 1 <= rating <= control.max_rating:
@@ -262,6 +300,7 @@ _VALIDATORS: dict[str, Callable[[dict, Control, object, Counter | None], dict]] 
     "choices": _choices,
     "labels": _labels,
     "rectanglelabels": _rectanglelabels,
+    "polygonlabels": _polygonlabels,
     "rating": _rating,
     "textarea": _textarea,
     "number": _number,

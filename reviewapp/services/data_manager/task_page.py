@@ -255,15 +255,23 @@ def task_detail(project: Project, task: Task, scores: bool = True) -> TaskDetail
 
 def describe_region(control: Control, value: dict) -> str:
     """A region in words: ``"Ada" [0–3] PER`` for a span, ``Circle at 10, 20 (30×40 %)``
-    for a box."""
+    for a box, ``Car polygon of 4 points from 10, 20`` for a polygon."""
     if control.tag == "Labels":
         labels = "+".join(value.get("labels") or ()) or "no label"
         text = value.get("text")
         quoted = f'"{text}" ' if isinstance(text, str) and text else ""
         return f"{quoted}[{value.get('start')}–{value.get('end')}] {labels}"
+    if control.tag == "PolygonLabels":
+        labels = "+".join(value.get("polygonlabels") or ()) or "no label"
+        points = value.get("points") or ()
+        first = points[0] if points else ("?", "?")
+        return (
+            f"{labels} polygon of {len(points)} points from {_short(first[0])}, {_short(first[1])}"
+        )
     labels = "+".join(value.get("rectanglelabels") or ()) or "no label"
     x, y, w, h = (_short(value.get(key)) for key in ("x", "y", "width", "height"))
-    return f"{labels} at {x}, {y} ({w}×{h} %)"
+    turned = f" turned {_short(value['rotation'])}°" if value.get("rotation") else ""
+    return f"{labels} at {x}, {y} ({w}×{h} %){turned}"
 
 
 def _short(number: object) -> str:

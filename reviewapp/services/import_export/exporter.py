@@ -235,6 +235,9 @@ def answer_text(result: list[dict]) -> str:
             label = ", ".join(value.get("rectanglelabels", []))
             box = ",".join(f"{value.get(k, 0):.1f}" for k in ("x", "y", "width", "height"))
             parts.append(f"{label}({box})")
+        elif kind == "polygonlabels":
+            label = ", ".join(value.get("polygonlabels", []))
+            parts.append(f"{label}(polygon of {len(value.get('points', []))} points)")
         elif kind == "rating":
             parts.append(f"{item.get('from_name')}={value.get('rating')}")
         elif kind == "textarea":

@@ -16,11 +16,15 @@ config are ignored.
   else 1 if equal else 0.
 - DateTime: 1 if the two values (as stored) are equal, else 0.
 - Taxonomy: Jaccard ``|A & B| / |A | B|`` of the two sets of chosen paths.
-- Labels and RectangleLabels: each result item is a region. Regions are matched one to
-  one, only with a region of the same label set, maximising the total IoU; a pair
-  counts only when its IoU is > 0 and > the IoU threshold; among matchings with the
-  same total IoU the one with more pairs wins. IoU is 1-D over ``[start, end)``
-  character offsets or 2-D over axis-aligned boxes (rotation ignored).
+- Labels, RectangleLabels and PolygonLabels: each result item is a region. Regions are
+  matched one to one, only with a region of the same label set, maximising the total
+  IoU; a pair counts only when its IoU is > 0 and > the IoU threshold; among matchings
+  with the same total IoU the one with more pairs wins. IoU is 1-D over ``[start, end)``
+  character offsets, or 2-D over the shapes' areas on the image (clipped to 0..100 %):
+  axis-aligned boxes, rotated boxes (``rotation`` != 0, degrees clockwise about the
+  box's top-left corner, in pixels when original_width/height are given) and polygons
+  (``points`` in percent; a self-crossing one is made valid first), the last two as
+  shapely polygons.
   ``score = sum(IoU of matched pairs) / (|x| + |y| - matched pairs)``.
 
 No Flask, no database: plain data in, numbers out.
@@ -35,6 +39,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
+import shapely
 from rapidfuzz.distance import Levenshtein
 
 from reviewapp.labeling.config import REGION_TAGS, Control, LabelConfig
@@ -43,7 +48,9 @@ from reviewapp.labeling.config import REGION_TAGS, Control, LabelConfig
 # with the same total IoU the one with more pairs (the higher score) is chosen.
 _TIE_BREAK = 1e-9
 
-Geometry = tuple[float, ...]
+# A span (start, end), an axis-aligned box (x0, y0, x1, y1) in percent, or a shapely
+# polygon (a rotated box or a polygon) in percent.
+Geometry = tuple[float, ...] | shapely.Geometry
 Region = tuple[Geometry, frozenset[str]]
 Match = tuple[int, int, float]
 
@@ -341,10 +348,18 @@ def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
     return prepared
 
 
+_LABEL_KEYS = {"Labels": "labels", "RectangleLabels": "rectanglelabels"}
+
+
 def _region(tag: str, value: dict) -> Region:
-    labels = frozenset(value.get("labels" if tag == "Labels" else "rectanglelabels", ()))
+    labels = frozenset(value.get(_LABEL_KEYS.get(tag, "polygonlabels"), ()))
     if tag == "Labels":
         return (value["start"], value["end"]), labels
+    if tag == "PolygonLabels":
+        polygon = shapely.make_valid(shapely.polygons(np.asarray(value["points"], dtype=float)))
+        return shapely.clip_by_rect(polygon, 0.0, 0.0, 100.0, 100.0), labels
+    if value.get("rotation"):
+        return _rotated_box(value), labels
     # A box may reach a little past the image's edge (Label Studio writes such boxes); only
     # the part on the image counts.
     x, y = value["x"], value["y"]
@@ -355,6 +370,37 @@ def _region(tag: str, value: dict) -> Region:
         min(y + value["height"], 100.0),
     )
     return box, labels
+
+
+def _rotated_box(value: dict) -> shapely.Geometry:
+    """Label Studio turns a box by ``rotation`` degrees clockwise about its top-left corner,
+    on the image in pixels; without the image's size, percent of a square image."""
+    sx = value.get("original_width", 100) / 100
+    sy = value.get("original_height", 100) / 100
+    angle = math.radians(value["rotation"])
+    along = np.array([math.cos(angle), math.sin(angle)]) * value["width"] * sx
+    down = np.array([-math.sin(angle), math.cos(angle)]) * value["height"] * sy
+    corner = np.array([value["x"] * sx, value["y"] * sy])
+    pixels = np.array([corner, corner + along, corner + along + down, corner + down])
+    polygon = shapely.polygons(pixels / [sx, sy])
+    return shapely.clip_by_rect(polygon, 0.0, 0.0, 100.0, 100.0)
+
+
+def _shape_iou(a: Geometry, b: Geometry) -> float:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return _box_iou(a, b)
+    a, b = _as_shape(a), _as_shape(b)
+    inter = shapely.area(shapely.intersection(a, b))
+    union = shapely.area(a) + shapely.area(b) - inter
+    if inter <= 0 or union <= 0:
+        return 1.0 if shapely.equals_exact(a, b, 0.0) else 0.0
+    return min(1.0, inter / union)
+
+
+def _as_shape(geometry: Geometry) -> shapely.Geometry:
+    if isinstance(geometry, tuple):
+        return shapely.box(*geometry)
+    return geometry
 
 
 def _span_iou(a: Geometry, b: Geometry) -> float:
@@ -417,7 +463,7 @@ def _match(
 
 
 def _iou_for(control: Control) -> Callable[[Geometry, Geometry], float]:
-    return _span_iou if control.tag == "Labels" else _box_iou
+    return _span_iou if control.tag == "Labels" else _shape_iou
 
 
 def _region_score(n_a: int, n_b: int, matches: list[Match]) -> float:
@@ -528,7 +574,7 @@ def _diff_regions(
     moved, resized, relabelled = [], [], []
     for i, j, _ in matches:
         (old_geometry, old_labels), (new_geometry, new_labels) = old_regions[i], new_regions[j]
-        if any(abs(p - q) > 1e-6 for p, q in zip(old_geometry, new_geometry, strict=True)):
+        if not _same_place(old_geometry, new_geometry):
             (resized if _size(old_geometry) != _size(new_geometry) else moved).append(
                 (old[i], new[j])
             )
@@ -548,8 +594,17 @@ def _diff_regions(
     )
 
 
+def _same_place(a: Geometry, b: Geometry) -> bool:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return all(abs(p - q) <= 1e-6 for p, q in zip(a, b, strict=True))
+    return bool(shapely.equals_exact(_as_shape(a), _as_shape(b), 1e-6))
+
+
 def _size(geometry: Geometry) -> tuple[float, ...]:
-    """A span's length, a box's width and height (rounded: float noise is no resize)."""
+    """A span's length, a box's width and height, a polygon's area (rounded: float noise is
+    no resize)."""
+    if not isinstance(geometry, tuple):
+        return (round(float(shapely.area(geometry)), 6),)
     if len(geometry) == 2:
         return (round(geometry[1] - geometry[0], 6),)
     return (round(geometry[2] - geometry[0], 6), round(geometry[3] - geometry[1], 6))
