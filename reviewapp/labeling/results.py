@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 
@@ -176,7 +177,14 @@ def _polygonlabels(value: dict, control: Control, text: object, notes: Counter |
         array = np.asarray(points)
     except ValueError:
         array = None
-    if array is None or array.ndim != 2 or array.shape[1] != 2 or array.dtype.kind not in "iuf":
+    if (
+        array is None
+        or array.ndim != 2
+        or array.shape[1] != 2
+        or array.dtype.kind not in "iuf"
+        # numpy reads true as 1; map and set keep this check in C.
+        or bool in set(map(type, chain.from_iterable(points)))
+    ):
         raise ResultError("value.points must be an array of [x, y] number pairs")
     if len(array) < 3:
         raise ResultError(f"value.points has {len(array)} points; a polygon needs at least 3")

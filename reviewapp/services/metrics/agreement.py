@@ -288,7 +288,7 @@ def diff_results(
     ``before`` removed; a matched pair whose coordinates differ (by > 1e-6) is moved,
     one whose label set differs is relabelled (it can be both).
     """
-    old_items, new_items = _values_by_control(config, before), _values_by_control(config, after)
+    old_items, new_items = _items_by_control(config, before), _items_by_control(config, after)
     old_prepared, new_prepared = _prepare(config, before), _prepare(config, after)
     pairs = _id_pairs(config, before, after)
     diffs = {}
@@ -310,13 +310,13 @@ def diff_results(
     return ResultDiff(diffs)
 
 
-def _values_by_control(config: LabelConfig, result: list[dict]) -> dict[str, list[dict]]:
-    values: dict[str, list[dict]] = {}
+def _items_by_control(config: LabelConfig, result: list[dict]) -> dict[str, list[dict]]:
+    items: dict[str, list[dict]] = {}
     for item in result:
         name = item.get("from_name")
         if name in config.controls:
-            values.setdefault(name, []).append(item.get("value") or {})
-    return values
+            items.setdefault(name, []).append(item)
+    return items
 
 
 def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
@@ -330,7 +330,7 @@ def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
             continue
         name, tag, value = control.name, control.tag, item.get("value") or {}
         if tag in REGION_TAGS:
-            prepared.setdefault(name, []).append(_region(tag, value))
+            prepared.setdefault(name, []).append(_region(tag, value, item))
         elif tag == "Choices":
             prepared[name] = prepared.get(name, frozenset()) | frozenset(value.get("choices", ()))
         elif tag == "Rating":
@@ -351,7 +351,7 @@ def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
 _LABEL_KEYS = {"Labels": "labels", "RectangleLabels": "rectanglelabels"}
 
 
-def _region(tag: str, value: dict) -> Region:
+def _region(tag: str, value: dict, item: dict) -> Region:
     labels = frozenset(value.get(_LABEL_KEYS.get(tag, "polygonlabels"), ()))
     if tag == "Labels":
         return (value["start"], value["end"]), labels
@@ -359,7 +359,7 @@ def _region(tag: str, value: dict) -> Region:
         polygon = shapely.make_valid(shapely.polygons(np.asarray(value["points"], dtype=float)))
         return shapely.clip_by_rect(polygon, 0.0, 0.0, 100.0, 100.0), labels
     if value.get("rotation"):
-        return _rotated_box(value), labels
+        return _rotated_box(value, item), labels
     # A box may reach a little past the image's edge (Label Studio writes such boxes); only
     # the part on the image counts.
     x, y = value["x"], value["y"]
@@ -372,11 +372,12 @@ def _region(tag: str, value: dict) -> Region:
     return box, labels
 
 
-def _rotated_box(value: dict) -> shapely.Geometry:
+def _rotated_box(value: dict, item: dict) -> shapely.Geometry:
     """Label Studio turns a box by ``rotation`` degrees clockwise about its top-left corner,
-    on the image in pixels; without the image's size, percent of a square image."""
-    sx = value.get("original_width", 100) / 100
-    sy = value.get("original_height", 100) / 100
+    on the image in pixels (original_width/height, on the item or in its value); without
+    the image's size, percent of a square image."""
+    sx = value.get("original_width", item.get("original_width", 100)) / 100
+    sy = value.get("original_height", item.get("original_height", 100)) / 100
     angle = math.radians(value["rotation"])
     along = np.array([math.cos(angle), math.sin(angle)]) * value["width"] * sx
     down = np.array([-math.sin(angle), math.cos(angle)]) * value["height"] * sy
@@ -563,8 +564,10 @@ def _diff_regions(
     threshold: float,
     pairs: list[tuple[int, int]] = (),
 ) -> ControlDiff | None:
-    old_regions = [_region(control.tag, value) for value in old]
-    new_regions = [_region(control.tag, value) for value in new]
+    old_regions = [_region(control.tag, item.get("value") or {}, item) for item in old]
+    new_regions = [_region(control.tag, item.get("value") or {}, item) for item in new]
+    old = [item.get("value") or {} for item in old]
+    new = [item.get("value") or {} for item in new]
     # A region the fix kept (same result id) is itself however far it went.
     matches = _match_paired(
         old_regions, new_regions, _iou_for(control), threshold, list(pairs), same_label=False
