@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from itertools import chain
 
@@ -172,19 +173,16 @@ def _polygonlabels(value: dict, control: Control, text: object, notes: Counter |
     points = value.get("points")
     if type(points) is not list:
         raise ResultError(f"value.points must be an array of [x, y] points, got {_kind(points)}")
-    # One array for the whole polygon: no Python loop over its points.
-    try:
-        array = np.asarray(points)
-    except ValueError:
-        array = None
-    if (
-        array is None
-        or array.ndim != 2
-        or array.shape[1] != 2
-        or array.dtype.kind not in "iuf"
-        # numpy reads true as 1; map and set keep this check in C.
-        or bool in set(map(type, chain.from_iterable(points)))
-    ):
+    # Types through map and set, then one array for the whole polygon: no Python loop over
+    # its points (numpy alone would read true as 1 and "1" as 1.0).
+    array = None
+    if set(map(type, points)) <= {list} and set(map(type, chain.from_iterable(points))) <= {
+        int,
+        float,
+    }:
+        with suppress(ValueError):  # points of different lengths
+            array = np.asarray(points, dtype=float)
+    if array is None or array.ndim != 2 or array.shape[1] != 2:
         raise ResultError("value.points must be an array of [x, y] number pairs")
     if len(array) < 3:
         raise ResultError(f"value.points has {len(array)} points; a polygon needs at least 3")
@@ -197,8 +195,9 @@ def _polygonlabels(value: dict, control: Control, text: object, notes: Counter |
         raise ResultError(
             f"value.points[{index}] = [{_fmt(x)}, {_fmt(y)}] is outside {_fmt(low)}..{_fmt(high)}"
         )
-    x, y = array[:, 0].astype(float), array[:, 1].astype(float)
-    if not abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0:  # shoelace
+    x, y = array[:, 0], array[:, 1]
+    twice_area = x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1]  # shoelace
+    if not abs(twice_area) > 0:
         raise ResultError("value.points enclose no area (they lie on one line)")
     if notes is not None and ((array < 0) | (array > 100 + EDGE_TOLERANCE)).any():
         notes["boxes_past_edge"] += 1
