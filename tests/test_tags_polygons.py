@@ -97,7 +97,7 @@ def test_the_parser_reads_polygon_labels_and_ignores_drawing_attributes():
             '<View><Image name="i" value="$i"/>'
             '<PolygonLabels name="p" toName="i"><Label value="a"/></PolygonLabels>'
             '<RectangleLabels name="b" toName="i"><Label value="a"/></RectangleLabels></View>',
-            '<RectangleLabels> and <PolygonLabels> both point at "i"',
+            '<RectangleLabels> and <PolygonLabels> point at the same image "i"',
         ),
     ],
 )
@@ -302,7 +302,9 @@ def test_import_then_export_gives_the_same_results(project):
             }
         ],
     )
-    assert "1 boxes or polygons reach past the image's edge" in " ".join(summary.lines())
+    assert "1 boxes, polygons or key points reach past the image's edge" in " ".join(
+        summary.lines()
+    )
     [task] = json.loads("".join(export_json(project.id)))
     assert [a["result"] for a in task["annotations"]] == [first, second]
     assert task["predictions"][0]["result"] == prediction

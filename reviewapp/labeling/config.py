@@ -20,6 +20,7 @@ CONTROL_TAGS = (
     "Labels",
     "RectangleLabels",
     "PolygonLabels",
+    "KeyPointLabels",
     "Rating",
     "TextArea",
     "Number",
@@ -33,6 +34,7 @@ RESULT_TYPES = {
     "Labels": "labels",
     "RectangleLabels": "rectanglelabels",
     "PolygonLabels": "polygonlabels",
+    "KeyPointLabels": "keypointlabels",
     "Rating": "rating",
     "TextArea": "textarea",
     "Number": "number",
@@ -49,14 +51,15 @@ OPTION_TAGS = {
     "Labels": "Label",
     "RectangleLabels": "Label",
     "PolygonLabels": "Label",
+    "KeyPointLabels": "Label",
 }
 
 # The object tag each region control can point at.
-REQUIRED_OBJECT = {"Labels": "Text", "RectangleLabels": "Image", "PolygonLabels": "Image"}
-# Controls whose result is a list of regions (spans, boxes, polygons) rather than one value.
-REGION_TAGS = frozenset({"Labels", "RectangleLabels", "PolygonLabels"})
-# The image controls, each drawn with its own Annotorious tool.
-IMAGE_REGION_TAGS = ("RectangleLabels", "PolygonLabels")
+IMAGE_REGION_TAGS = ("RectangleLabels", "PolygonLabels", "KeyPointLabels")
+REQUIRED_OBJECT = {"Labels": "Text", **dict.fromkeys(IMAGE_REGION_TAGS, "Image")}
+# Controls whose result is a list of regions (spans, boxes, polygons, points) rather than
+# one value.
+REGION_TAGS = frozenset({"Labels", *IMAGE_REGION_TAGS})
 
 CHOICE_MODES = {"single": False, "single-radio": False, "multiple": True}
 
@@ -185,16 +188,17 @@ def parse_label_config(xml: str) -> LabelConfig:
 
 def _one_image_tool(controls: dict[str, Control]) -> None:
     """The image editor draws one kind of shape per image (Annotorious has one drawing
-    tool at a time), so boxes and polygons go on different images."""
+    tool at a time), so boxes, polygons and key points go on different images."""
     tags_on: dict[str, set[str]] = {}
     for control in controls.values():
         if control.tag in IMAGE_REGION_TAGS:
             tags_on.setdefault(control.to_name, set()).add(control.tag)
     for image, tags in tags_on.items():
         if len(tags) > 1:
+            both = " and ".join(f"<{tag}>" for tag in IMAGE_REGION_TAGS if tag in tags)
             raise LabelConfigError(
-                f'<RectangleLabels> and <PolygonLabels> both point at "{image}"; put boxes '
-                "and polygons on different images"
+                f'{both} point at the same image "{image}"; the editor draws one kind of '
+                "region per image: put them on different images"
             )
 
 

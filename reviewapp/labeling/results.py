@@ -210,6 +210,29 @@ def _polygonlabels(value: dict, control: Control, text: object, notes: Counter |
     return out
 
 
+def _keypointlabels(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
+    x, y = value.get("x"), value.get("y")
+    for key, number in (("x", x), ("y", y)):
+        if not _is_number(number):
+            raise ResultError(f"value.{key} must be a number, got {_kind(number)}")
+        # Written so that NaN fails the comparison; infinity is outside anyway.
+        if not -EDGE_SLACK <= number <= 100 + EDGE_SLACK:
+            raise ResultError(f"{key} = {_fmt(number)} is outside {_fmt(-EDGE_SLACK)}..105")
+    if notes is not None and not (
+        0 <= x <= 100 + EDGE_TOLERANCE and 0 <= y <= 100 + EDGE_TOLERANCE
+    ):
+        notes["boxes_past_edge"] += 1
+    out: dict = {"x": x, "y": y}
+    if "width" in value:  # the dot's size as drawn, in percent of the image width
+        width = value["width"]
+        if not _is_number(width) or not 0 <= width <= 100:
+            shown = _fmt(width) if _is_number(width) else _kind(width)
+            raise ResultError(f"value.width must be a number in 0..100, got {shown}")
+        out["width"] = width
+    out["keypointlabels"] = _label_list(value, "keypointlabels", control, "label")
+    return out
+
+
 def _rating(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     rating = value.get("rating")
     if not _is_int(rating) or not 1 <= rating <= control.max_rating:
@@ -308,6 +331,7 @@ _VALIDATORS: dict[str, Callable[[dict, Control, object, Counter | None], dict]] 
     "labels": _labels,
     "rectanglelabels": _rectanglelabels,
     "polygonlabels": _polygonlabels,
+    "keypointlabels": _keypointlabels,
     "rating": _rating,
     "textarea": _textarea,
     "number": _number,

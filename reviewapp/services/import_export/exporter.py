@@ -238,6 +238,9 @@ def answer_text(result: list[dict]) -> str:
         elif kind == "polygonlabels":
             label = ", ".join(value.get("polygonlabels", []))
             parts.append(f"{label}(polygon of {len(value.get('points', []))} points)")
+        elif kind == "keypointlabels":
+            label = ", ".join(value.get("keypointlabels", []))
+            parts.append(f"{label}({value.get('x', 0):.1f},{value.get('y', 0):.1f})")
         elif kind == "rating":
             parts.append(f"{item.get('from_name')}={value.get('rating')}")
         elif kind == "textarea":

@@ -26,6 +26,12 @@ config are ignored.
   (``points`` in percent; a self-crossing one is made valid first), the last two as
   shapely polygons.
   ``score = sum(IoU of matched pairs) / (|x| + |y| - matched pairs)``.
+- KeyPointLabels: each item is a point; points are matched one to one, only with a point of
+  the same label set, maximising the total of the pair scores ``max(0, 1 - d / r)``, where
+  ``d`` is their distance and ``r`` the project's ``keypoint_radius_percent`` of the image
+  diagonal (in pixels when original_width/height are given, else on a square image); a pair
+  counts when its score is > 0 (the IoU threshold is for areas, not points).
+  ``score = sum(pair scores) / (|x| + |y| - matched pairs)``.
 
 No Flask, no database: plain data in, numbers out.
 """
@@ -36,7 +42,9 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import combinations
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -53,6 +61,18 @@ _TIE_BREAK = 1e-9
 Geometry = tuple[float, ...] | shapely.Geometry
 Region = tuple[Geometry, frozenset[str]]
 Match = tuple[int, int, float]
+
+# Key points closer than this share of the image diagonal (in percent) agree in part.
+KEYPOINT_RADIUS_PERCENT = 2.0
+
+
+class Point(NamedTuple):
+    """A key point in percent of the image, with the image's size (100 x 100 when unknown)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
 
 
 @dataclass(frozen=True)
@@ -75,7 +95,11 @@ class Comparison:
 
 
 def compare(
-    config: LabelConfig, a: list[dict], b: list[dict], iou_threshold: float = 0.0
+    config: LabelConfig,
+    a: list[dict],
+    b: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> Comparison:
     """Agreement ``s(a, b)`` with its receipt: each control's score and how it was found.
 
@@ -101,7 +125,7 @@ def compare(
                 unmatched_b=unmatched if side == "b" else [],
             )
         elif control.tag in REGION_TAGS:
-            controls[name] = _compare_regions(control, va, vb, iou_threshold)
+            controls[name] = _compare_regions(control, va, vb, iou_threshold, keypoint_radius)
         else:
             value = _value_score(control, va, vb)
             controls[name] = ControlComparison(value, _value_detail(control, va, vb, value))
@@ -109,21 +133,38 @@ def compare(
     return Comparison(total / len(controls) if controls else 1.0, controls)
 
 
-def score(config: LabelConfig, a: list[dict], b: list[dict], iou_threshold: float = 0.0) -> float:
+def score(
+    config: LabelConfig,
+    a: list[dict],
+    b: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
+) -> float:
     """Agreement ``s(a, b)`` in 0..1, as defined in this module's docstring.
 
     Same number as ``compare(config, a, b, iou_threshold).score``, without the receipt.
     """
-    return _score_prepared(config, _prepare(config, a), _prepare(config, b), iou_threshold)
+    return _score_prepared(
+        config, _prepare(config, a), _prepare(config, b), iou_threshold, radius=keypoint_radius
+    )
 
 
 def pairwise(
-    config: LabelConfig, results: list[list[dict]], iou_threshold: float = 0.0
+    config: LabelConfig,
+    results: list[list[dict]],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> list[Match]:
     """``(i, j, s(results[i], results[j]))`` for every pair i < j, in order."""
     prepared = [_prepare(config, result) for result in results]
     return [
-        (i, j, _score_prepared(config, prepared[i], prepared[j], iou_threshold))
+        (
+            i,
+            j,
+            _score_prepared(
+                config, prepared[i], prepared[j], iou_threshold, radius=keypoint_radius
+            ),
+        )
         for i, j in combinations(range(len(prepared)), 2)
     ]
 
@@ -140,14 +181,18 @@ def task_agreement(pair_scores: Sequence[float]) -> float | None:
 
 
 def fix_size(
-    config: LabelConfig, before: list[dict], after: list[dict], iou_threshold: float = 0.0
+    config: LabelConfig,
+    before: list[dict],
+    after: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> float:
     """Fix size of a Fix & Accept: ``1 - s(before, after)`` (0 = nothing changed), where a
     region the fix kept (the same result id before and after) is paired with itself first,
     whatever its IoU: a nudged box costs 1 - IoU, not a removed and an added region."""
     pairs = _id_pairs(config, before, after)
     prepared = _prepare(config, before), _prepare(config, after)
-    return 1.0 - _score_prepared(config, *prepared, iou_threshold, pairs)
+    return 1.0 - _score_prepared(config, *prepared, iou_threshold, pairs, keypoint_radius)
 
 
 def _region_ids(config: LabelConfig, result: list[dict]) -> dict[str, list[object]]:
@@ -277,7 +322,11 @@ class ResultDiff:
 
 
 def diff_results(
-    config: LabelConfig, before: list[dict], after: list[dict], iou_threshold: float = 0.0
+    config: LabelConfig,
+    before: list[dict],
+    after: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> ResultDiff:
     """What a Fix & Accept changed, per control, listing only the controls that changed.
 
@@ -300,6 +349,7 @@ def diff_results(
                 new_items.get(name, []),
                 iou_threshold,
                 pairs.get(name, []),
+                keypoint_radius,
             )
         else:
             old = _display_value(control, old_prepared.get(name))
@@ -348,13 +398,22 @@ def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
     return prepared
 
 
-_LABEL_KEYS = {"Labels": "labels", "RectangleLabels": "rectanglelabels"}
+_LABEL_KEYS = {
+    "Labels": "labels",
+    "RectangleLabels": "rectanglelabels",
+    "PolygonLabels": "polygonlabels",
+    "KeyPointLabels": "keypointlabels",
+}
 
 
 def _region(tag: str, value: dict, item: dict) -> Region:
-    labels = frozenset(value.get(_LABEL_KEYS.get(tag, "polygonlabels"), ()))
+    labels = frozenset(value.get(_LABEL_KEYS[tag], ()))
     if tag == "Labels":
         return (value["start"], value["end"]), labels
+    if tag == "KeyPointLabels":
+        width = item.get("original_width", 100)
+        height = item.get("original_height", 100)
+        return Point(value["x"], value["y"], width, height), labels
     if tag == "PolygonLabels":
         polygon = shapely.make_valid(shapely.polygons(np.asarray(value["points"], dtype=float)))
         return shapely.clip_by_rect(polygon, 0.0, 0.0, 100.0, 100.0), labels
@@ -463,8 +522,24 @@ def _match(
     ]
 
 
-def _iou_for(control: Control) -> Callable[[Geometry, Geometry], float]:
+def _iou_for(control: Control, radius: float) -> Callable[[Geometry, Geometry], float]:
+    if control.tag == "KeyPointLabels":
+        return partial(_point_score, radius=radius)
     return _span_iou if control.tag == "Labels" else _shape_iou
+
+
+def _threshold_for(control: Control, threshold: float) -> float:
+    return 0.0 if control.tag == "KeyPointLabels" else threshold
+
+
+def _point_score(a: Point, b: Point, radius: float) -> float:
+    """``max(0, 1 - d / r)`` with d and r in pixels of a's image (r: radius % of its
+    diagonal)."""
+    d = math.hypot((a.x - b.x) * a.width, (a.y - b.y) * a.height) / 100
+    r = radius / 100 * math.hypot(a.width, a.height)
+    if r <= 0:
+        return 1.0 if d == 0 else 0.0
+    return max(0.0, 1.0 - d / r)
 
 
 def _region_score(n_a: int, n_b: int, matches: list[Match]) -> float:
@@ -496,7 +571,12 @@ def _value_score(control: Control, va, vb) -> float:
 
 
 def _score_prepared(
-    config: LabelConfig, pa: dict, pb: dict, threshold: float, pairs: dict | None = None
+    config: LabelConfig,
+    pa: dict,
+    pb: dict,
+    threshold: float,
+    pairs: dict | None = None,
+    radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> float:
     scores = []
     for name, control in config.controls.items():
@@ -508,22 +588,29 @@ def _score_prepared(
         elif control.tag in REGION_TAGS:
             paired = (pairs or {}).get(name)
             if paired:
-                matches = _match_paired(va, vb, _iou_for(control), threshold, paired)
+                matches = _match_paired(
+                    va, vb, _iou_for(control, radius), _threshold_for(control, threshold), paired
+                )
             else:
-                matches = _match(va, vb, _iou_for(control), threshold)
+                matches = _match(
+                    va, vb, _iou_for(control, radius), _threshold_for(control, threshold)
+                )
             scores.append(_region_score(len(va), len(vb), matches))
         else:
             scores.append(_value_score(control, va, vb))
     return math.fsum(scores) / len(scores) if scores else 1.0
 
 
-def _compare_regions(control: Control, ra: list, rb: list, threshold: float) -> ControlComparison:
-    matches = _match(ra, rb, _iou_for(control), threshold)
+def _compare_regions(
+    control: Control, ra: list, rb: list, threshold: float, radius: float
+) -> ControlComparison:
+    matches = _match(ra, rb, _iou_for(control, radius), _threshold_for(control, threshold))
     value = _region_score(len(ra), len(rb), matches)
     matched_a = {i for i, _, _ in matches}
     matched_b = {j for _, j, _ in matches}
+    what = "1 - d / r" if control.tag == "KeyPointLabels" else "IoU"
     detail = (
-        f"sum IoU {_num(math.fsum(v for _, _, v in matches))} / "
+        f"sum {what} {_num(math.fsum(v for _, _, v in matches))} / "
         f"({len(ra)} + {len(rb)} - {len(matches)} matched) = {_num(value)}"
     )
     return ControlComparison(
@@ -563,6 +650,7 @@ def _diff_regions(
     new: list[dict],
     threshold: float,
     pairs: list[tuple[int, int]] = (),
+    radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> ControlDiff | None:
     old_regions = [_region(control.tag, item.get("value") or {}, item) for item in old]
     new_regions = [_region(control.tag, item.get("value") or {}, item) for item in new]
@@ -570,7 +658,12 @@ def _diff_regions(
     new = [item.get("value") or {} for item in new]
     # A region the fix kept (same result id) is itself however far it went.
     matches = _match_paired(
-        old_regions, new_regions, _iou_for(control), threshold, list(pairs), same_label=False
+        old_regions,
+        new_regions,
+        _iou_for(control, radius),
+        _threshold_for(control, threshold),
+        list(pairs),
+        same_label=False,
     )
     matched_old = {i for i, _, _ in matches}
     matched_new = {j for _, j, _ in matches}
@@ -598,6 +691,8 @@ def _diff_regions(
 
 
 def _same_place(a: Geometry, b: Geometry) -> bool:
+    if isinstance(a, Point):
+        return abs(a.x - b.x) <= 1e-6 and abs(a.y - b.y) <= 1e-6
     if isinstance(a, tuple) and isinstance(b, tuple):
         return all(abs(p - q) <= 1e-6 for p, q in zip(a, b, strict=True))
     return bool(shapely.equals_exact(_as_shape(a), _as_shape(b), 1e-6))
@@ -606,6 +701,8 @@ def _same_place(a: Geometry, b: Geometry) -> bool:
 def _size(geometry: Geometry) -> tuple[float, ...]:
     """A span's length, a box's width and height, a polygon's area (rounded: float noise is
     no resize)."""
+    if isinstance(geometry, Point):
+        return ()  # a point has no size: it can only move
     if not isinstance(geometry, tuple):
         return (round(float(shapely.area(geometry)), 6),)
     if len(geometry) == 2:

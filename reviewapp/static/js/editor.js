@@ -29,7 +29,7 @@
   }
 
   function tellRegions(editor, name) {
-    editor.querySelectorAll("[data-spans], [data-boxes], [data-polygons]").forEach(function (region) {
+    editor.querySelectorAll("[data-spans], [data-boxes], [data-polygons], [data-keypoints]").forEach(function (region) {
       region.dispatchEvent(new CustomEvent(name));
     });
   }
