@@ -450,6 +450,11 @@ def _shape_iou(a: Geometry, b: Geometry) -> float:
     if isinstance(a, tuple) and isinstance(b, tuple):
         return _box_iou(a, b)
     a, b = _as_shape(a), _as_shape(b)
+    # Most pairs of an image's shapes lie apart: their bounding boxes say so without the
+    # polygon overlay, which costs far more.
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a.bounds, b.bounds
+    if ax1 < bx0 or bx1 < ax0 or ay1 < by0 or by1 < ay0:
+        return 0.0
     inter = shapely.area(shapely.intersection(a, b))
     union = shapely.area(a) + shapely.area(b) - inter
     if inter <= 0 or union <= 0:
