@@ -100,7 +100,7 @@ def test_click_fix_and_see_agreement(page, live_server):
         "style", "left: 50%; top: 50%;"
     )
     page.get_by_text("Fix & Accept").click()
-    fix = page.locator(".fix")
+    fix = page.locator("details[data-fix]")  # the Fix & Accept editor, wherever the page puts it
     expect(fix.locator("[data-keypoints][data-ready] .region-list")).to_contain_text(
         "point at 50.0%, 50.0%"
     )

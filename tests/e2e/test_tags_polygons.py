@@ -115,7 +115,7 @@ def test_draw_fix_and_see_agreement(page, live_server):
         "points", "10,10 30,10 30,30 10,30 "
     )
     page.get_by_text("Fix & Accept").click()
-    fix = page.locator(".fix")
+    fix = page.locator("details[data-fix]")  # the Fix & Accept editor, wherever the page puts it
     expect(fix.locator("[data-polygons][data-ready] .region-list")).to_contain_text(
         "polygon of 4 points"
     )
