@@ -170,6 +170,32 @@ def export_files(bench: Bench) -> list[Row]:
     return rows
 
 
+def shape_import(bench: Bench) -> list[Row]:
+    """`flask import` of the same image tasks with boxes, then with 20-point polygons, each
+    into a project of its own (bench/shapes.py): the issue asks polygons for < 2x boxes."""
+    rows = []
+    for shape in ("box", "polygon"):
+        path = OUT / f"{shape}-tasks-{bench.tasks}.json"
+        written = bench.run(
+            sys.executable,
+            "bench/shapes.py",
+            str(path),
+            "--shape",
+            shape,
+            "--tasks",
+            str(bench.tasks),
+        )
+        regions = json.loads(written.stdout.strip().splitlines()[-1])["regions"]
+        created = bench.step("create-project", MANAGER, "--shape", shape)
+        project_id = created.stdout.strip().splitlines()[-1]
+        measured = bench.flask("import", project_id, str(path))
+        rows.append(
+            Row(f"import {shape} tasks", *_numbers(measured), _mb(path), f"{regions:,} regions")
+        )
+    rows[1].note += f"; {rows[1].seconds / rows[0].seconds:.2f}x the boxes (target < 2x)"
+    return rows
+
+
 REVIEWERS = [f"reviewer{i}@bench.example.com" for i in range(1, 9)]
 ORDERINGS = (
     "id",
@@ -542,6 +568,7 @@ SECTIONS: list[Callable[[Bench], list[Row]]] = [
     dashboard,
     bulk_accept,
     delete_tasks,
+    shape_import,
 ]
 
 

@@ -23,6 +23,7 @@ import time
 
 from sqlalchemy import func, select, text
 
+from bench import shapes
 from reviewapp import create_app
 from reviewapp.extensions import db
 from reviewapp.labeling.presets import TEXT_CLASSIFICATION
@@ -37,9 +38,12 @@ STORED_ANNOTATIONS = 60
 UNTIMED_STORES = 10
 
 
-def create_bench_project(manager: str) -> int:
-    """The text-classification project every section works on, created by manager."""
-    project = create_project("Benchmark", TEXT_CLASSIFICATION, find_user(manager), overlap=3)
+def create_bench_project(manager: str, shape: str = "") -> int:
+    """The text-classification project every section works on, created by manager; with a
+    shape ("box" or "polygon"), an image project of that shape (bench/shapes.py)."""
+    config = {"": TEXT_CLASSIFICATION, "box": shapes.BOXES, "polygon": shapes.POLYGONS}[shape]
+    title = f"Benchmark {shape}s" if shape else "Benchmark"
+    project = create_project(title, config, find_user(manager), overlap=3)
     db.session.commit()
     return project.id
 
@@ -189,7 +193,9 @@ def database_mb() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = parser.add_subparsers(dest="step", required=True)
-    steps.add_parser("create-project").add_argument("manager")
+    create = steps.add_parser("create-project")
+    create.add_argument("manager")
+    create.add_argument("--shape", choices=("box", "polygon"), default="")
     steps.add_parser("first-annotator")
     steps.add_parser("user-ids").add_argument("emails", nargs="+")
     steps.add_parser("count-reviews")
@@ -210,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with create_app().app_context():
         if args.step == "create-project":
-            print(create_bench_project(args.manager))
+            print(create_bench_project(args.manager, args.shape))
         elif args.step == "first-annotator":
             print(first_annotator())
         elif args.step == "user-ids":

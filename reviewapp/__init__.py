@@ -16,6 +16,7 @@ from reviewapp.db import (
 )
 from reviewapp.extensions import csrf, db, login_manager, migrate
 from reviewapp.labeling import image_urls
+from reviewapp.labeling.config import REGION_TAGS
 from reviewapp.services.jobs import queue as jobs_queue
 from reviewapp.services.webhooks import outbox as webhooks_outbox
 
@@ -98,6 +99,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     htmx.register(app)
     security.register(app)
     app.add_template_global(image_urls.kind, "image_kind")
+    # The region controls (spans, boxes, polygons), which templates lay out with their object.
+    app.add_template_global(sorted(REGION_TAGS), "region_tags")
     return app
 
 

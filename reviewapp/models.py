@@ -189,6 +189,8 @@ class Project(db.Model):
     )
     low_agreement_threshold: Mapped[float] = mapped_column(Float, default=0.5)
     iou_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    # Key points within this share (%) of the image diagonal agree in part (metrics.md).
+    keypoint_radius_percent: Mapped[float] = mapped_column(Float, default=2.0, server_default="2.0")
     # One reason per line, offered when rejecting.
     reject_reasons: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -73,7 +73,7 @@ def test_malformed_and_unsupported_configs_are_refused_precisely(client, auth):
     assert "line 1" in broken.get_data(as_text=True)
     polygon = (
         "<View><Image name='i' value='$image'/>"
-        "<PolygonLabels name='p' toName='i'><Label value='a'/></PolygonLabels></View>"
+        "<BrushLabels name='p' toName='i'><Label value='a'/></BrushLabels></View>"
     )
     unsupported = client.post(
         "/projects/new",
@@ -81,7 +81,7 @@ def test_malformed_and_unsupported_configs_are_refused_precisely(client, auth):
     )
     body = unsupported.get_data(as_text=True)
     assert unsupported.status_code == 422
-    assert "PolygonLabels" in body and "RectangleLabels" in body
+    assert "BrushLabels" in body and "KeyPointLabels" in body
     assert db.session.scalar(select(func.count(Project.id))) == 0
 
 

@@ -131,8 +131,6 @@ def test_unsupported_tag_message_lists_the_new_tags():
 
 def test_the_other_tags_of_the_issue_are_still_refused_each_named():
     others = (
-        '<PolygonLabels name="p" toName="t"><Label value="a"/></PolygonLabels>'
-        '<KeyPointLabels name="k" toName="t"><Label value="a"/></KeyPointLabels>'
         '<Relations><Relation value="r"/></Relations>'
         '<Pairwise name="w" toName="t,t"/><HyperText name="h" value="$html"/>'
     )
@@ -140,8 +138,7 @@ def test_the_other_tags_of_the_issue_are_still_refused_each_named():
         parse_label_config(f'<View><Text name="t" value="$t"/>{others}</View>')
     message = str(error.value)
     assert message.startswith(
-        "Unsupported tags <PolygonLabels>, <KeyPointLabels>, <Relations>, <Relation>, "
-        "<Pairwise>, <HyperText>; supported: "
+        "Unsupported tags <Relations>, <Relation>, <Pairwise>, <HyperText>; supported: "
     )
 
 

@@ -23,6 +23,7 @@ from reviewapp.services.derived.task_columns import POLICY_SETTINGS
 from reviewapp.services.jobs.records import wait_for
 from reviewapp.services.jobs.submit import start_recount, start_rescore
 from reviewapp.services.projects import (
+    SCORING_SETTINGS,
     SETTINGS,
     delete_project,
     projects_with_progress,
@@ -42,6 +43,7 @@ FLAG_SETTINGS = (
 FRACTION_SETTINGS = (
     "low_agreement_threshold",
     "iou_threshold",
+    "keypoint_radius_percent",
     "auto_accept_min_agreement",
     "auto_accept_error_target",
 )
@@ -90,7 +92,7 @@ def update_project_api(project_id: int):
         problems = (f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
         abort(422, "; ".join(problems))
     settings = {name: data[name] for name in SETTINGS}
-    rescore = settings["iou_threshold"] != project.iou_threshold
+    rescore = any(settings[name] != getattr(project, name) for name in SCORING_SETTINGS)
     recount = any(settings[name] != getattr(project, name) for name in POLICY_SETTINGS)
     try:
         update_project(project, data["label_config"].strip(), **settings)
@@ -278,6 +280,12 @@ _SETTINGS_BODY = {
     "reviewers_see_dashboard": {"type": "boolean"},
     "low_agreement_threshold": _UNIT,
     "iou_threshold": _UNIT,
+    "keypoint_radius_percent": {
+        "type": "number",
+        "minimum": 0.1,
+        "maximum": 100,
+        "description": "Key points closer than this % of the image diagonal agree in part",
+    },
     "reject_reasons": {"type": "string", "description": "One reason per line"},
     "auto_accept": {
         "type": "boolean",

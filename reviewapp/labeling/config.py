@@ -19,6 +19,8 @@ CONTROL_TAGS = (
     "Choices",
     "Labels",
     "RectangleLabels",
+    "PolygonLabels",
+    "KeyPointLabels",
     "Rating",
     "TextArea",
     "Number",
@@ -31,6 +33,8 @@ RESULT_TYPES = {
     "Choices": "choices",
     "Labels": "labels",
     "RectangleLabels": "rectanglelabels",
+    "PolygonLabels": "polygonlabels",
+    "KeyPointLabels": "keypointlabels",
     "Rating": "rating",
     "TextArea": "textarea",
     "Number": "number",
@@ -42,12 +46,20 @@ RESULT_TYPES = {
 LAYOUT_TAGS = ("View", "Header", "Style", "Collapse", "Filter", "Markdown", "Choice", "Label")
 
 # Tag of the option children of each control that has options.
-OPTION_TAGS = {"Choices": "Choice", "Labels": "Label", "RectangleLabels": "Label"}
+OPTION_TAGS = {
+    "Choices": "Choice",
+    "Labels": "Label",
+    "RectangleLabels": "Label",
+    "PolygonLabels": "Label",
+    "KeyPointLabels": "Label",
+}
 
 # The object tag each region control can point at.
-REQUIRED_OBJECT = {"Labels": "Text", "RectangleLabels": "Image"}
-# Controls whose result is a list of regions (spans, boxes) rather than one value.
-REGION_TAGS = frozenset({"Labels", "RectangleLabels"})
+IMAGE_REGION_TAGS = ("RectangleLabels", "PolygonLabels", "KeyPointLabels")
+REQUIRED_OBJECT = {"Labels": "Text", **dict.fromkeys(IMAGE_REGION_TAGS, "Image")}
+# Controls whose result is a list of regions (spans, boxes, polygons, points) rather than
+# one value.
+REGION_TAGS = frozenset({"Labels", *IMAGE_REGION_TAGS})
 
 CHOICE_MODES = {"single": False, "single-radio": False, "multiple": True}
 
@@ -170,7 +182,24 @@ def parse_label_config(xml: str) -> LabelConfig:
                 f'<{control.tag} name="{control.name}"> works only on <{required}>, '
                 f'but toName="{control.to_name}" is <{target.tag}>'
             )
+    _one_image_tool(controls)
     return LabelConfig(objects=objects, controls=controls)
+
+
+def _one_image_tool(controls: dict[str, Control]) -> None:
+    """The image editor draws one kind of shape per image (Annotorious has one drawing
+    tool at a time), so boxes, polygons and key points go on different images."""
+    tags_on: dict[str, set[str]] = {}
+    for control in controls.values():
+        if control.tag in IMAGE_REGION_TAGS:
+            tags_on.setdefault(control.to_name, set()).add(control.tag)
+    for image, tags in tags_on.items():
+        if len(tags) > 1:
+            both = " and ".join(f"<{tag}>" for tag in IMAGE_REGION_TAGS if tag in tags)
+            raise LabelConfigError(
+                f'{both} point at the same image "{image}"; the editor draws one kind of '
+                "region per image: put them on different images"
+            )
 
 
 def _claim_name(tags_by_name: dict[str, str], name: str, tag: str) -> None:

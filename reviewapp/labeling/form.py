@@ -9,8 +9,9 @@ The fields, per control of the label config:
 - ``DateTime``: the browser's ISO date, time or datetime-local value under the control's
   name, stored in the tag's format; blank means no answer.
 - ``Taxonomy``: one JSON array (a node's path) per ticked checkbox under the control's name.
-- ``Labels`` / ``RectangleLabels``: ``regions-<name>``, a JSON list of Label Studio result
-  items for that control (the page's JavaScript keeps it in sync with the drawn regions).
+- ``Labels`` / ``RectangleLabels`` / ``PolygonLabels``: ``regions-<name>``, a JSON list of
+  Label Studio result items for that control (the page's JavaScript keeps it in sync with
+  the drawn regions).
 
 Other fields (CSRF token, lead time, ...) are ignored. No Flask import: the form is any
 werkzeug ``MultiDict``-like object with ``getlist``.
@@ -54,8 +55,8 @@ def items_from_form(config: LabelConfig, form: FormData, data: dict | None) -> l
             control = config.controls.get(name)
             if control is None or control.tag not in REGION_TAGS:
                 raise ResultError(
-                    f"{key}: the label config has no Labels or RectangleLabels control "
-                    f'named "{name}"'
+                    f"{key}: the label config has no Labels, RectangleLabels or PolygonLabels "
+                    f'control named "{name}"'
                 )
     items: list[dict] = []
     for control in config.controls.values():

@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
+from itertools import chain
+
+import numpy as np
 
 from reviewapp.labeling.config import Control, LabelConfig
 
@@ -165,6 +169,70 @@ def _rectanglelabels(value: dict, control: Control, text: object, notes: Counter
     return out
 
 
+def _polygonlabels(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
+    points = value.get("points")
+    if type(points) is not list:
+        raise ResultError(f"value.points must be an array of [x, y] points, got {_kind(points)}")
+    # Types through map and set, then one array for the whole polygon: no Python loop over
+    # its points (numpy alone would read true as 1 and "1" as 1.0).
+    array = None
+    if set(map(type, points)) <= {list} and set(map(type, chain.from_iterable(points))) <= {
+        int,
+        float,
+    }:
+        with suppress(ValueError):  # points of different lengths
+            array = np.asarray(points, dtype=float)
+    if array is None or array.ndim != 2 or array.shape[1] != 2:
+        raise ResultError("value.points must be an array of [x, y] number pairs")
+    if len(array) < 3:
+        raise ResultError(f"value.points has {len(array)} points; a polygon needs at least 3")
+    low, high = -EDGE_SLACK, 100 + EDGE_SLACK
+    # Written so that NaN fails the comparison; infinity is outside the range anyway.
+    outside = ~((array >= low) & (array <= high)).all(axis=1)
+    if outside.any():
+        index = int(np.argmax(outside))
+        x, y = (float(n) for n in array[index])
+        raise ResultError(
+            f"value.points[{index}] = [{_fmt(x)}, {_fmt(y)}] is outside {_fmt(low)}..{_fmt(high)}"
+        )
+    x, y = array[:, 0], array[:, 1]
+    twice_area = x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1]  # shoelace
+    if not abs(twice_area) > 0:
+        raise ResultError("value.points enclose no area (they lie on one line)")
+    if notes is not None and ((array < 0) | (array > 100 + EDGE_TOLERANCE)).any():
+        notes["boxes_past_edge"] += 1
+    out: dict = {"points": points}
+    if "closed" in value:
+        if type(value["closed"]) is not bool:
+            raise ResultError(f"value.closed must be true or false, got {_kind(value['closed'])}")
+        out["closed"] = value["closed"]
+    out["polygonlabels"] = _label_list(value, "polygonlabels", control, "label")
+    return out
+
+
+def _keypointlabels(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
+    x, y = value.get("x"), value.get("y")
+    for key, number in (("x", x), ("y", y)):
+        if not _is_number(number):
+            raise ResultError(f"value.{key} must be a number, got {_kind(number)}")
+        # Written so that NaN fails the comparison; infinity is outside anyway.
+        if not -EDGE_SLACK <= number <= 100 + EDGE_SLACK:
+            raise ResultError(f"{key} = {_fmt(number)} is outside {_fmt(-EDGE_SLACK)}..105")
+    if notes is not None and not (
+        0 <= x <= 100 + EDGE_TOLERANCE and 0 <= y <= 100 + EDGE_TOLERANCE
+    ):
+        notes["boxes_past_edge"] += 1
+    out: dict = {"x": x, "y": y}
+    if "width" in value:  # the dot's size as drawn, in percent of the image width
+        width = value["width"]
+        if not _is_number(width) or not 0 <= width <= 100:
+            shown = _fmt(width) if _is_number(width) else _kind(width)
+            raise ResultError(f"value.width must be a number in 0..100, got {shown}")
+        out["width"] = width
+    out["keypointlabels"] = _label_list(value, "keypointlabels", control, "label")
+    return out
+
+
 def _rating(value: dict, control: Control, text: object, notes: Counter | None) -> dict:
     rating = value.get("rating")
     if not _is_int(rating) or not 1 <= rating <= control.max_rating:
@@ -262,6 +330,8 @@ _VALIDATORS: dict[str, Callable[[dict, Control, object, Counter | None], dict]] 
     "choices": _choices,
     "labels": _labels,
     "rectanglelabels": _rectanglelabels,
+    "polygonlabels": _polygonlabels,
+    "keypointlabels": _keypointlabels,
     "rating": _rating,
     "textarea": _textarea,
     "number": _number,

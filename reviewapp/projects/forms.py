@@ -86,6 +86,11 @@ class SettingsForm(FlaskForm):
     iou_threshold = FloatField(
         "IoU threshold for matching regions (0 to 1)", default=0.5, validators=[NumberRange(0, 1)]
     )
+    keypoint_radius_percent = FloatField(
+        "Key point radius for matching points (% of the image diagonal, 0.1 to 100)",
+        default=2.0,
+        validators=[NumberRange(0.1, 100)],
+    )
     reject_reasons = TextAreaField("Reasons offered when rejecting (one per line)")
     auto_accept = BooleanField(
         "Auto-accept tasks whose annotators all agree, after a spot-check bounds the error"

@@ -36,6 +36,7 @@ from reviewapp.services.jobs.submit import (
 )
 from reviewapp.services.media import may_fetch_media
 from reviewapp.services.projects import (
+    SCORING_SETTINGS,
     SETTINGS,
     create_project,
     project_counts,
@@ -100,7 +101,7 @@ def settings(project_id: int):
     form = SettingsForm(obj=project)
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in SETTINGS}
-        rescore = values["iou_threshold"] != project.iou_threshold
+        rescore = any(values[name] != getattr(project, name) for name in SCORING_SETTINGS)
         recount = any(values[name] != getattr(project, name) for name in POLICY_SETTINGS)
         try:
             update_project(project, form.label_config.data.strip(), **values)

@@ -70,7 +70,13 @@ def regions_of(config: LabelConfig, annotation: Annotation) -> list[Region]:
             continue
         control = config.controls.get(item.get("from_name"))
         value = item.get("value") or {}
-        labels = " + ".join(value.get("labels") or value.get("rectanglelabels") or [])
+        labels = " + ".join(
+            value.get("labels")
+            or value.get("rectanglelabels")
+            or value.get("polygonlabels")
+            or value.get("keypointlabels")
+            or []
+        )
         if control is not None and control.tag == "Labels":
             text = data.get(config.objects[control.to_name].value) if control else None
             snippet = ""
@@ -79,6 +85,10 @@ def regions_of(config: LabelConfig, annotation: Annotation) -> list[Region]:
             description = f"{labels or 'span'} “{snippet[:60]}”"
         elif control is not None and control.tag == "RectangleLabels":
             description = f"{labels or 'no label'} box"
+        elif control is not None and control.tag == "PolygonLabels":
+            description = f"{labels or 'no label'} polygon"
+        elif control is not None and control.tag == "KeyPointLabels":
+            description = f"{labels or 'no label'} point"
         else:
             description = str(item.get("from_name", ""))
         out.append(Region(item_id, str(item.get("from_name", "")), description))

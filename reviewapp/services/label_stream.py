@@ -130,6 +130,7 @@ def review_rounds(project: Project, annotation: Annotation) -> list[ReviewRound]
                     review.result_before or [],
                     review.result_after or [],
                     project.iou_threshold,
+                    project.keypoint_radius_percent,
                 ).summary()
             )
             if review.verdict == "fixed"

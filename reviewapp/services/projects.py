@@ -32,12 +32,15 @@ SETTINGS = (
     "reviewers_see_dashboard",
     "low_agreement_threshold",
     "iou_threshold",
+    "keypoint_radius_percent",
     "reject_reasons",
     "auto_accept",
     "auto_accept_min_agreement",
     "auto_accept_min_annotations",
     "auto_accept_error_target",
 )
+# The settings every stored score depends on: changing one rescores the project.
+SCORING_SETTINGS = ("iou_threshold", "keypoint_radius_percent")
 
 
 def create_project(title: str, label_config: str, created_by: User | None, **settings) -> Project:

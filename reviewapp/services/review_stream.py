@@ -459,8 +459,9 @@ def record_verdict(
             check_complete(config, after, project.allow_empty_annotations, EMPTY_FIX)
         except ResultError as error:
             raise VerdictError(str(error)) from None
-        size = fix_size(config, before, after, project.iou_threshold)
-        diff = diff_results(config, before, after, project.iou_threshold).summary()
+        tolerances = project.iou_threshold, project.keypoint_radius_percent
+        size = fix_size(config, before, after, *tolerances)
+        diff = diff_results(config, before, after, *tolerances).summary()
     guard = update(Annotation).where(Annotation.id == annotation.id)
     if not change:
         guard = guard.where(Annotation.review_status == "pending")

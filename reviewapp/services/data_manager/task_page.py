@@ -206,7 +206,7 @@ def task_detail(project: Project, task: Task, scores: bool = True) -> TaskDetail
     every prediction gets ``s(result, ground truth)``; skipped annotations get none.
     """
     config = parse_label_config(project.label_config)
-    threshold = project.iou_threshold
+    threshold, radius = project.iou_threshold, project.keypoint_radius_percent
     annotations = _annotations(task.id)
     by_id = {a.id: a for a in annotations}
     history = _reviews(list(by_id), by_id)
@@ -229,7 +229,9 @@ def task_detail(project: Project, task: Task, scores: bool = True) -> TaskDetail
             ground_truth=ground_truth,
         )
     pairs = [
-        PairScore(a, b, _receipt(config, compare(config, a.result, b.result, threshold), a, b))
+        PairScore(
+            a, b, _receipt(config, compare(config, a.result, b.result, threshold, radius), a, b)
+        )
         for k, a in enumerate(compared)
         for b in compared[k + 1 :]
     ]
@@ -237,7 +239,7 @@ def task_detail(project: Project, task: Task, scores: bool = True) -> TaskDetail
 
     if ground_truth is not None:
         for item in [a for a in compared if a is not ground_truth] + predictions:
-            comparison = compare(config, item.result, ground_truth.result, threshold)
+            comparison = compare(config, item.result, ground_truth.result, threshold, radius)
             item.gt_accuracy = GroundTruthScore(_receipt(config, comparison, item, ground_truth))
 
     return TaskDetail(
@@ -255,15 +257,27 @@ def task_detail(project: Project, task: Task, scores: bool = True) -> TaskDetail
 
 def describe_region(control: Control, value: dict) -> str:
     """A region in words: ``"Ada" [0–3] PER`` for a span, ``Circle at 10, 20 (30×40 %)``
-    for a box."""
+    for a box, ``Car polygon of 4 points from 10, 20`` for a polygon, ``Eye point at 10, 20``
+    for a key point."""
     if control.tag == "Labels":
         labels = "+".join(value.get("labels") or ()) or "no label"
         text = value.get("text")
         quoted = f'"{text}" ' if isinstance(text, str) and text else ""
         return f"{quoted}[{value.get('start')}–{value.get('end')}] {labels}"
+    if control.tag == "KeyPointLabels":
+        labels = "+".join(value.get("keypointlabels") or ()) or "no label"
+        return f"{labels} point at {_short(value.get('x'))}, {_short(value.get('y'))}"
+    if control.tag == "PolygonLabels":
+        labels = "+".join(value.get("polygonlabels") or ()) or "no label"
+        points = value.get("points") or ()
+        first = points[0] if points else ("?", "?")
+        return (
+            f"{labels} polygon of {len(points)} points from {_short(first[0])}, {_short(first[1])}"
+        )
     labels = "+".join(value.get("rectanglelabels") or ()) or "no label"
     x, y, w, h = (_short(value.get(key)) for key in ("x", "y", "width", "height"))
-    return f"{labels} at {x}, {y} ({w}×{h} %)"
+    turned = f" turned {_short(value['rotation'])}°" if value.get("rotation") else ""
+    return f"{labels} at {x}, {y} ({w}×{h} %){turned}"
 
 
 def _short(number: object) -> str:

@@ -48,7 +48,12 @@ from reviewapp.models import (
     Project,
     Task,
 )
-from reviewapp.services.metrics.agreement import pairwise, score, task_agreement
+from reviewapp.services.metrics.agreement import (
+    KEYPOINT_RADIUS_PERCENT,
+    pairwise,
+    score,
+    task_agreement,
+)
 
 # The longest value key stored as it is (ChoiceCount.value is a String(200)).
 VALUE_KEY_LENGTH = 200
@@ -198,6 +203,7 @@ def score_task(
     iou_threshold: float,
     annotations: Sequence[ScorableAnnotation],
     predictions: Sequence[list],
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> TaskScores:
     """Score one task: every pair of non-skipped annotations, and when an annotation is
     ground truth (the first one if several), every other non-skipped annotation and every
@@ -206,7 +212,9 @@ def score_task(
     done = [i for i, a in enumerate(annotations) if not a.was_cancelled]
     pairs = [
         (done[i], done[j], s)
-        for i, j, s in pairwise(config, [annotations[i].result for i in done], iou_threshold)
+        for i, j, s in pairwise(
+            config, [annotations[i].result for i in done], iou_threshold, keypoint_radius
+        )
     ]
     choices = choice_counts([annotations[i].result for i in done])
     truth = next((i for i, a in enumerate(annotations) if a.ground_truth), None)
@@ -220,10 +228,10 @@ def score_task(
             continue
         s = by_pair.get((min(i, truth), max(i, truth)))
         if s is None:  # the ground truth itself was skipped, so it is in no pair
-            s = score(config, annotations[i].result, truth_result, iou_threshold)
+            s = score(config, annotations[i].result, truth_result, iou_threshold, keypoint_radius)
         annotation_gt.append((i, s))
     prediction_gt = [
-        (k, score(config, result, truth_result, iou_threshold))
+        (k, score(config, result, truth_result, iou_threshold, keypoint_radius))
         for k, result in enumerate(predictions)
     ]
     return TaskScores(pairs, annotation_gt, prediction_gt, choices)
@@ -344,6 +352,7 @@ def write_scores(
                 project.iou_threshold,
                 [StoredAnnotation(r.result or [], r.was_cancelled, r.ground_truth) for r in rows],
                 [p.result or [] for p in preds],
+                project.keypoint_radius_percent,
             )
             agreements[task_id] = scores.agreement
             pairs, gt = scores.rows(

@@ -347,6 +347,12 @@ def answer_text(result: list[dict]) -> str:
             label = ", ".join(value.get("rectanglelabels", []))
             box = ",".join(f"{value.get(k, 0):.1f}" for k in ("x", "y", "width", "height"))
             parts.append(f"{label}({box})")
+        elif kind == "polygonlabels":
+            label = ", ".join(value.get("polygonlabels", []))
+            parts.append(f"{label}(polygon of {len(value.get('points', []))} points)")
+        elif kind == "keypointlabels":
+            label = ", ".join(value.get("keypointlabels", []))
+            parts.append(f"{label}({value.get('x', 0):.1f},{value.get('y', 0):.1f})")
         elif kind == "rating":
             parts.append(f"{item.get('from_name')}={value.get('rating')}")
         elif kind == "textarea":

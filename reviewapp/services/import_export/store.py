@@ -74,6 +74,7 @@ class TaskStore:
                 self.project.iou_threshold,
                 summary,
                 [p["result"] for p in t["predictions"]],
+                self.project.keypoint_radius_percent,
             )
             summaries.append(summary)
             scored.append(scores)

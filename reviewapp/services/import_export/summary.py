@@ -65,8 +65,9 @@ class ImportSummary:
             )
         if self.notes["boxes_past_edge"]:
             out.append(
-                f"{self.notes['boxes_past_edge']} boxes reach past the image's edge (by at most "
-                "5 %); they are kept as given, and scored by their part on the image."
+                f"{self.notes['boxes_past_edge']} boxes, polygons or key points reach past "
+                "the image's edge (by at most 5 %); they are kept as given, and scored by "
+                "their part on the image."
             )
         if self.notes["spans_text_differs"]:
             out.append(

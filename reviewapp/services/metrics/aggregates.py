@@ -434,18 +434,18 @@ def model_pair_totals(
     ):
         predictions[task_id].append((version, result or []))
     totals: dict[tuple[str, str], list] = defaultdict(lambda: [0.0, 0])
-    threshold = project.iou_threshold
+    threshold, radius = project.iou_threshold, project.keypoint_radius_percent
     for task_id in task_ids:
         preds = predictions[task_id]
         for k, (version, result) in enumerate(preds):
             for uid, other in annotations[task_id]:
                 entry = totals[f"m{version}", f"u{uid}"]
-                entry[0] += score(config, result, other, threshold)
+                entry[0] += score(config, result, other, threshold, radius)
                 entry[1] += 1
             for other_version, other in preds[k + 1 :]:
                 if other_version != version:
                     entry = totals[f"m{version}", f"m{other_version}"]
-                    entry[0] += score(config, result, other, threshold)
+                    entry[0] += score(config, result, other, threshold, radius)
                     entry[1] += 1
     versions = sorted({v for preds in predictions.values() for v, _ in preds})
     return {key: (total, n) for key, (total, n) in totals.items()}, versions, len(task_ids)

@@ -16,12 +16,22 @@ config are ignored.
   else 1 if equal else 0.
 - DateTime: 1 if the two values (as stored) are equal, else 0.
 - Taxonomy: Jaccard ``|A & B| / |A | B|`` of the two sets of chosen paths.
-- Labels and RectangleLabels: each result item is a region. Regions are matched one to
-  one, only with a region of the same label set, maximising the total IoU; a pair
-  counts only when its IoU is > 0 and > the IoU threshold; among matchings with the
-  same total IoU the one with more pairs wins. IoU is 1-D over ``[start, end)``
-  character offsets or 2-D over axis-aligned boxes (rotation ignored).
+- Labels, RectangleLabels and PolygonLabels: each result item is a region. Regions are
+  matched one to one, only with a region of the same label set, maximising the total
+  IoU; a pair counts only when its IoU is > 0 and > the IoU threshold; among matchings
+  with the same total IoU the one with more pairs wins. IoU is 1-D over ``[start, end)``
+  character offsets, or 2-D over the shapes' areas on the image (clipped to 0..100 %):
+  axis-aligned boxes, rotated boxes (``rotation`` != 0, degrees clockwise about the
+  box's top-left corner, in pixels when original_width/height are given) and polygons
+  (``points`` in percent; a self-crossing one is made valid first), the last two as
+  shapely polygons.
   ``score = sum(IoU of matched pairs) / (|x| + |y| - matched pairs)``.
+- KeyPointLabels: each item is a point; points are matched one to one, only with a point of
+  the same label set, maximising the total of the pair scores ``max(0, 1 - d / r)``, where
+  ``d`` is their distance and ``r`` the project's ``keypoint_radius_percent`` of the image
+  diagonal (in pixels when original_width/height are given, else on a square image); a pair
+  counts when its score is > 0 (the IoU threshold is for areas, not points).
+  ``score = sum(pair scores) / (|x| + |y| - matched pairs)``.
 
 No Flask, no database: plain data in, numbers out.
 """
@@ -32,9 +42,12 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import combinations
+from typing import NamedTuple
 
 import numpy as np
+import shapely
 from rapidfuzz.distance import Levenshtein
 
 from reviewapp.labeling.config import REGION_TAGS, Control, LabelConfig
@@ -43,9 +56,23 @@ from reviewapp.labeling.config import REGION_TAGS, Control, LabelConfig
 # with the same total IoU the one with more pairs (the higher score) is chosen.
 _TIE_BREAK = 1e-9
 
-Geometry = tuple[float, ...]
+# A span (start, end), an axis-aligned box (x0, y0, x1, y1) in percent, or a shapely
+# polygon (a rotated box or a polygon) in percent.
+Geometry = tuple[float, ...] | shapely.Geometry
 Region = tuple[Geometry, frozenset[str]]
 Match = tuple[int, int, float]
+
+# Key points closer than this share of the image diagonal (in percent) agree in part.
+KEYPOINT_RADIUS_PERCENT = 2.0
+
+
+class Point(NamedTuple):
+    """A key point in percent of the image, with the image's size (100 x 100 when unknown)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
 
 
 @dataclass(frozen=True)
@@ -68,7 +95,11 @@ class Comparison:
 
 
 def compare(
-    config: LabelConfig, a: list[dict], b: list[dict], iou_threshold: float = 0.0
+    config: LabelConfig,
+    a: list[dict],
+    b: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> Comparison:
     """Agreement ``s(a, b)`` with its receipt: each control's score and how it was found.
 
@@ -94,7 +125,7 @@ def compare(
                 unmatched_b=unmatched if side == "b" else [],
             )
         elif control.tag in REGION_TAGS:
-            controls[name] = _compare_regions(control, va, vb, iou_threshold)
+            controls[name] = _compare_regions(control, va, vb, iou_threshold, keypoint_radius)
         else:
             value = _value_score(control, va, vb)
             controls[name] = ControlComparison(value, _value_detail(control, va, vb, value))
@@ -102,21 +133,38 @@ def compare(
     return Comparison(total / len(controls) if controls else 1.0, controls)
 
 
-def score(config: LabelConfig, a: list[dict], b: list[dict], iou_threshold: float = 0.0) -> float:
+def score(
+    config: LabelConfig,
+    a: list[dict],
+    b: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
+) -> float:
     """Agreement ``s(a, b)`` in 0..1, as defined in this module's docstring.
 
     Same number as ``compare(config, a, b, iou_threshold).score``, without the receipt.
     """
-    return _score_prepared(config, _prepare(config, a), _prepare(config, b), iou_threshold)
+    return _score_prepared(
+        config, _prepare(config, a), _prepare(config, b), iou_threshold, radius=keypoint_radius
+    )
 
 
 def pairwise(
-    config: LabelConfig, results: list[list[dict]], iou_threshold: float = 0.0
+    config: LabelConfig,
+    results: list[list[dict]],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> list[Match]:
     """``(i, j, s(results[i], results[j]))`` for every pair i < j, in order."""
     prepared = [_prepare(config, result) for result in results]
     return [
-        (i, j, _score_prepared(config, prepared[i], prepared[j], iou_threshold))
+        (
+            i,
+            j,
+            _score_prepared(
+                config, prepared[i], prepared[j], iou_threshold, radius=keypoint_radius
+            ),
+        )
         for i, j in combinations(range(len(prepared)), 2)
     ]
 
@@ -133,14 +181,18 @@ def task_agreement(pair_scores: Sequence[float]) -> float | None:
 
 
 def fix_size(
-    config: LabelConfig, before: list[dict], after: list[dict], iou_threshold: float = 0.0
+    config: LabelConfig,
+    before: list[dict],
+    after: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> float:
     """Fix size of a Fix & Accept: ``1 - s(before, after)`` (0 = nothing changed), where a
     region the fix kept (the same result id before and after) is paired with itself first,
     whatever its IoU: a nudged box costs 1 - IoU, not a removed and an added region."""
     pairs = _id_pairs(config, before, after)
     prepared = _prepare(config, before), _prepare(config, after)
-    return 1.0 - _score_prepared(config, *prepared, iou_threshold, pairs)
+    return 1.0 - _score_prepared(config, *prepared, iou_threshold, pairs, keypoint_radius)
 
 
 def _region_ids(config: LabelConfig, result: list[dict]) -> dict[str, list[object]]:
@@ -270,7 +322,11 @@ class ResultDiff:
 
 
 def diff_results(
-    config: LabelConfig, before: list[dict], after: list[dict], iou_threshold: float = 0.0
+    config: LabelConfig,
+    before: list[dict],
+    after: list[dict],
+    iou_threshold: float = 0.0,
+    keypoint_radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> ResultDiff:
     """What a Fix & Accept changed, per control, listing only the controls that changed.
 
@@ -281,7 +337,7 @@ def diff_results(
     ``before`` removed; a matched pair whose coordinates differ (by > 1e-6) is moved,
     one whose label set differs is relabelled (it can be both).
     """
-    old_items, new_items = _values_by_control(config, before), _values_by_control(config, after)
+    old_items, new_items = _items_by_control(config, before), _items_by_control(config, after)
     old_prepared, new_prepared = _prepare(config, before), _prepare(config, after)
     pairs = _id_pairs(config, before, after)
     diffs = {}
@@ -293,6 +349,7 @@ def diff_results(
                 new_items.get(name, []),
                 iou_threshold,
                 pairs.get(name, []),
+                keypoint_radius,
             )
         else:
             old = _display_value(control, old_prepared.get(name))
@@ -303,13 +360,13 @@ def diff_results(
     return ResultDiff(diffs)
 
 
-def _values_by_control(config: LabelConfig, result: list[dict]) -> dict[str, list[dict]]:
-    values: dict[str, list[dict]] = {}
+def _items_by_control(config: LabelConfig, result: list[dict]) -> dict[str, list[dict]]:
+    items: dict[str, list[dict]] = {}
     for item in result:
         name = item.get("from_name")
         if name in config.controls:
-            values.setdefault(name, []).append(item.get("value") or {})
-    return values
+            items.setdefault(name, []).append(item)
+    return items
 
 
 def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
@@ -323,7 +380,7 @@ def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
             continue
         name, tag, value = control.name, control.tag, item.get("value") or {}
         if tag in REGION_TAGS:
-            prepared.setdefault(name, []).append(_region(tag, value))
+            prepared.setdefault(name, []).append(_region(tag, value, item))
         elif tag == "Choices":
             prepared[name] = prepared.get(name, frozenset()) | frozenset(value.get("choices", ()))
         elif tag == "Rating":
@@ -341,10 +398,27 @@ def _prepare(config: LabelConfig, result: list[dict]) -> dict[str, object]:
     return prepared
 
 
-def _region(tag: str, value: dict) -> Region:
-    labels = frozenset(value.get("labels" if tag == "Labels" else "rectanglelabels", ()))
+_LABEL_KEYS = {
+    "Labels": "labels",
+    "RectangleLabels": "rectanglelabels",
+    "PolygonLabels": "polygonlabels",
+    "KeyPointLabels": "keypointlabels",
+}
+
+
+def _region(tag: str, value: dict, item: dict) -> Region:
+    labels = frozenset(value.get(_LABEL_KEYS[tag], ()))
     if tag == "Labels":
         return (value["start"], value["end"]), labels
+    if tag == "KeyPointLabels":
+        width = item.get("original_width", 100)
+        height = item.get("original_height", 100)
+        return Point(value["x"], value["y"], width, height), labels
+    if tag == "PolygonLabels":
+        polygon = shapely.make_valid(shapely.polygons(np.asarray(value["points"], dtype=float)))
+        return shapely.clip_by_rect(polygon, 0.0, 0.0, 100.0, 100.0), labels
+    if value.get("rotation"):
+        return _rotated_box(value, item), labels
     # A box may reach a little past the image's edge (Label Studio writes such boxes); only
     # the part on the image counts.
     x, y = value["x"], value["y"]
@@ -355,6 +429,43 @@ def _region(tag: str, value: dict) -> Region:
         min(y + value["height"], 100.0),
     )
     return box, labels
+
+
+def _rotated_box(value: dict, item: dict) -> shapely.Geometry:
+    """Label Studio turns a box by ``rotation`` degrees clockwise about its top-left corner,
+    on the image in pixels (original_width/height, on the item or in its value); without
+    the image's size, percent of a square image."""
+    sx = value.get("original_width", item.get("original_width", 100)) / 100
+    sy = value.get("original_height", item.get("original_height", 100)) / 100
+    angle = math.radians(value["rotation"])
+    along = np.array([math.cos(angle), math.sin(angle)]) * value["width"] * sx
+    down = np.array([-math.sin(angle), math.cos(angle)]) * value["height"] * sy
+    corner = np.array([value["x"] * sx, value["y"] * sy])
+    pixels = np.array([corner, corner + along, corner + along + down, corner + down])
+    polygon = shapely.polygons(pixels / [sx, sy])
+    return shapely.clip_by_rect(polygon, 0.0, 0.0, 100.0, 100.0)
+
+
+def _shape_iou(a: Geometry, b: Geometry) -> float:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return _box_iou(a, b)
+    a, b = _as_shape(a), _as_shape(b)
+    # Most pairs of an image's shapes lie apart: their bounding boxes say so without the
+    # polygon overlay, which costs far more.
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a.bounds, b.bounds
+    if ax1 < bx0 or bx1 < ax0 or ay1 < by0 or by1 < ay0:
+        return 0.0
+    inter = shapely.area(shapely.intersection(a, b))
+    union = shapely.area(a) + shapely.area(b) - inter
+    if inter <= 0 or union <= 0:
+        return 1.0 if shapely.equals_exact(a, b, 0.0) else 0.0
+    return min(1.0, inter / union)
+
+
+def _as_shape(geometry: Geometry) -> shapely.Geometry:
+    if isinstance(geometry, tuple):
+        return shapely.box(*geometry)
+    return geometry
 
 
 def _span_iou(a: Geometry, b: Geometry) -> float:
@@ -416,8 +527,24 @@ def _match(
     ]
 
 
-def _iou_for(control: Control) -> Callable[[Geometry, Geometry], float]:
-    return _span_iou if control.tag == "Labels" else _box_iou
+def _iou_for(control: Control, radius: float) -> Callable[[Geometry, Geometry], float]:
+    if control.tag == "KeyPointLabels":
+        return partial(_point_score, radius=radius)
+    return _span_iou if control.tag == "Labels" else _shape_iou
+
+
+def _threshold_for(control: Control, threshold: float) -> float:
+    return 0.0 if control.tag == "KeyPointLabels" else threshold
+
+
+def _point_score(a: Point, b: Point, radius: float) -> float:
+    """``max(0, 1 - d / r)`` with d and r in pixels of a's image (r: radius % of its
+    diagonal)."""
+    d = math.hypot((a.x - b.x) * a.width, (a.y - b.y) * a.height) / 100
+    r = radius / 100 * math.hypot(a.width, a.height)
+    if r <= 0:
+        return 1.0 if d == 0 else 0.0
+    return max(0.0, 1.0 - d / r)
 
 
 def _region_score(n_a: int, n_b: int, matches: list[Match]) -> float:
@@ -449,7 +576,12 @@ def _value_score(control: Control, va, vb) -> float:
 
 
 def _score_prepared(
-    config: LabelConfig, pa: dict, pb: dict, threshold: float, pairs: dict | None = None
+    config: LabelConfig,
+    pa: dict,
+    pb: dict,
+    threshold: float,
+    pairs: dict | None = None,
+    radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> float:
     scores = []
     for name, control in config.controls.items():
@@ -461,22 +593,29 @@ def _score_prepared(
         elif control.tag in REGION_TAGS:
             paired = (pairs or {}).get(name)
             if paired:
-                matches = _match_paired(va, vb, _iou_for(control), threshold, paired)
+                matches = _match_paired(
+                    va, vb, _iou_for(control, radius), _threshold_for(control, threshold), paired
+                )
             else:
-                matches = _match(va, vb, _iou_for(control), threshold)
+                matches = _match(
+                    va, vb, _iou_for(control, radius), _threshold_for(control, threshold)
+                )
             scores.append(_region_score(len(va), len(vb), matches))
         else:
             scores.append(_value_score(control, va, vb))
     return math.fsum(scores) / len(scores) if scores else 1.0
 
 
-def _compare_regions(control: Control, ra: list, rb: list, threshold: float) -> ControlComparison:
-    matches = _match(ra, rb, _iou_for(control), threshold)
+def _compare_regions(
+    control: Control, ra: list, rb: list, threshold: float, radius: float
+) -> ControlComparison:
+    matches = _match(ra, rb, _iou_for(control, radius), _threshold_for(control, threshold))
     value = _region_score(len(ra), len(rb), matches)
     matched_a = {i for i, _, _ in matches}
     matched_b = {j for _, j, _ in matches}
+    what = "1 - d / r" if control.tag == "KeyPointLabels" else "IoU"
     detail = (
-        f"sum IoU {_num(math.fsum(v for _, _, v in matches))} / "
+        f"sum {what} {_num(math.fsum(v for _, _, v in matches))} / "
         f"({len(ra)} + {len(rb)} - {len(matches)} matched) = {_num(value)}"
     )
     return ControlComparison(
@@ -516,19 +655,27 @@ def _diff_regions(
     new: list[dict],
     threshold: float,
     pairs: list[tuple[int, int]] = (),
+    radius: float = KEYPOINT_RADIUS_PERCENT,
 ) -> ControlDiff | None:
-    old_regions = [_region(control.tag, value) for value in old]
-    new_regions = [_region(control.tag, value) for value in new]
+    old_regions = [_region(control.tag, item.get("value") or {}, item) for item in old]
+    new_regions = [_region(control.tag, item.get("value") or {}, item) for item in new]
+    old = [item.get("value") or {} for item in old]
+    new = [item.get("value") or {} for item in new]
     # A region the fix kept (same result id) is itself however far it went.
     matches = _match_paired(
-        old_regions, new_regions, _iou_for(control), threshold, list(pairs), same_label=False
+        old_regions,
+        new_regions,
+        _iou_for(control, radius),
+        _threshold_for(control, threshold),
+        list(pairs),
+        same_label=False,
     )
     matched_old = {i for i, _, _ in matches}
     matched_new = {j for _, j, _ in matches}
     moved, resized, relabelled = [], [], []
     for i, j, _ in matches:
         (old_geometry, old_labels), (new_geometry, new_labels) = old_regions[i], new_regions[j]
-        if any(abs(p - q) > 1e-6 for p, q in zip(old_geometry, new_geometry, strict=True)):
+        if not _same_place(old_geometry, new_geometry):
             (resized if _size(old_geometry) != _size(new_geometry) else moved).append(
                 (old[i], new[j])
             )
@@ -548,8 +695,21 @@ def _diff_regions(
     )
 
 
+def _same_place(a: Geometry, b: Geometry) -> bool:
+    if isinstance(a, Point):
+        return abs(a.x - b.x) <= 1e-6 and abs(a.y - b.y) <= 1e-6
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return all(abs(p - q) <= 1e-6 for p, q in zip(a, b, strict=True))
+    return bool(shapely.equals_exact(_as_shape(a), _as_shape(b), 1e-6))
+
+
 def _size(geometry: Geometry) -> tuple[float, ...]:
-    """A span's length, a box's width and height (rounded: float noise is no resize)."""
+    """A span's length, a box's width and height, a polygon's area (rounded: float noise is
+    no resize)."""
+    if isinstance(geometry, Point):
+        return ()  # a point has no size: it can only move
+    if not isinstance(geometry, tuple):
+        return (round(float(shapely.area(geometry)), 6),)
     if len(geometry) == 2:
         return (round(geometry[1] - geometry[0], 6),)
     return (round(geometry[2] - geometry[0], 6), round(geometry[3] - geometry[1], 6))

@@ -55,6 +55,7 @@ PROJECT_FIELDS = (
     "allow_self_review",
     "low_agreement_threshold",
     "iou_threshold",
+    "keypoint_radius_percent",
 )
 
 

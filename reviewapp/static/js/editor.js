@@ -120,7 +120,7 @@
   }
 
   function tellRegions(editor, name) {
-    editor.querySelectorAll("[data-spans], [data-boxes]").forEach(function (region) {
+    editor.querySelectorAll("[data-spans], [data-boxes], [data-polygons], [data-keypoints]").forEach(function (region) {
       region.dispatchEvent(new CustomEvent(name));
     });
   }
