@@ -194,8 +194,5 @@ def table_lines(
     )
     if table == "confusion_gt" and gt_annotator is not None:
         config = parse_label_config(project.label_config)
-        metrics = replace(
-            metrics, confusion_gt=project_gt_confusion(project, config, gt_annotator)
-        )
+        metrics = replace(metrics, confusion_gt=project_gt_confusion(project, config, gt_annotator))
     return to_csv(TABLES[table](metrics))
-
