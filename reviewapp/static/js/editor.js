@@ -13,6 +13,7 @@
   if (window.reviewEditor) return; // already listening (the page was swapped in again)
   window.reviewEditor = true;
 
+  const REGION_EDITORS = "[data-spans], [data-boxes], [data-polygons], [data-keypoints]";
   const histories = new WeakMap(); // editor -> { states: [snapshot...], at: index shown }
   let pointerDown = false;
 
@@ -67,7 +68,7 @@
 
   function startHistory(editor) {
     if (histories.has(editor)) return;
-    if (editor.querySelector("[data-spans]:not([data-regions-ready]), [data-boxes]:not([data-regions-ready])")) return;
+    if (Array.from(editor.querySelectorAll(REGION_EDITORS)).some((r) => !("regionsReady" in r.dataset))) return;
     histories.set(editor, { states: [snapshot(editor)], at: 0 });
     const line = editor.querySelector("[data-history]");
     if (line) line.hidden = false;
@@ -120,7 +121,7 @@
   }
 
   function tellRegions(editor, name) {
-    editor.querySelectorAll("[data-spans], [data-boxes], [data-polygons], [data-keypoints]").forEach(function (region) {
+    editor.querySelectorAll(REGION_EDITORS).forEach(function (region) {
       region.dispatchEvent(new CustomEvent(name));
     });
   }
