@@ -57,15 +57,8 @@
     });
   }
 
-  // The image's natural size turns percentages into pixels, so wait for it.
-  function whenLoaded(root, keep) {
-    const image = root.querySelector(".image-frame img");
-    if (image.complete && image.naturalWidth) mount(root, keep);
-    else image.addEventListener("load", () => mount(root, keep), { once: true });
-  }
-
   function mountAll(root) {
-    if (window.Annotorious) window.reviewRegions.mountAll(root, "[data-boxes]", whenLoaded);
+    if (window.Annotorious) window.reviewRegions.mountImages(root, "[data-boxes]", mount);
   }
   document.addEventListener("htmx:load", (event) => mountAll(event.target));
   mountAll(document);

@@ -163,15 +163,8 @@
     });
   }
 
-  // The image's natural size goes into the results, so wait for it.
-  function whenLoaded(root, keep) {
-    const image = root.querySelector(".image-frame img");
-    if (image.complete && image.naturalWidth) mount(root, keep);
-    else image.addEventListener("load", () => mount(root, keep), { once: true });
-  }
-
   function mountAll(root) {
-    window.reviewRegions.mountAll(root, "[data-keypoints]", whenLoaded);
+    window.reviewRegions.mountImages(root, "[data-keypoints]", mount);
   }
   document.addEventListener("htmx:load", (event) => mountAll(event.target));
   mountAll(document);

@@ -50,15 +50,8 @@
     });
   }
 
-  // The image's natural size turns percentages into pixels, so wait for it.
-  function whenLoaded(root, keep) {
-    const image = root.querySelector(".image-frame img");
-    if (image.complete && image.naturalWidth) mount(root, keep);
-    else image.addEventListener("load", () => mount(root, keep), { once: true });
-  }
-
   function mountAll(root) {
-    if (window.Annotorious) window.reviewRegions.mountAll(root, "[data-polygons]", whenLoaded);
+    if (window.Annotorious) window.reviewRegions.mountImages(root, "[data-polygons]", mount);
   }
   document.addEventListener("htmx:load", (event) => mountAll(event.target));
   mountAll(document);

@@ -186,6 +186,15 @@
       mount(element, (anno) => mounted.set(element, anno));
     });
   };
+  // Mount the image region editors (boxes, polygons, key points) once their image has its
+  // natural size: it turns percentages into pixels and goes into the results.
+  window.reviewRegions.mountImages = function (root, selector, mount) {
+    window.reviewRegions.mountAll(root, selector, function (element, keep) {
+      const image = element.querySelector(".image-frame img");
+      if (image.complete && image.naturalWidth) mount(element, keep);
+      else image.addEventListener("load", () => mount(element, keep), { once: true });
+    });
+  };
   document.addEventListener("htmx:beforeCleanupElement", function (event) {
     const anno = mounted.get(event.target);
     if (anno) {
