@@ -228,7 +228,7 @@ def test_an_invalid_imported_point_names_task_annotation_and_result(project):
     bad = {"completed_by": "a@x.com", "result": [point(10, 10), point(10, 200)]}
     with pytest.raises(ImportFailed) as error:
         load(project, [{"data": {"image": "a.png"}, "annotations": [bad]}])
-    assert 'Task 0, annotation 0: result[1] (from_name "kp"): y = 200 is outside' in str(
+    assert 'Task 1, annotation 1: result[1] (from_name "kp"): y = 200 is outside' in str(
         error.value
     )
 

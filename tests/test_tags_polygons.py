@@ -343,7 +343,7 @@ def test_an_invalid_imported_polygon_names_task_annotation_and_result(project):
             project,
             [{"data": {"image": "a.png"}}, {"data": {"image": "b.png"}, "annotations": [bad]}],
         )
-    assert 'Task 1, annotation 0: result[1] (from_name "shape"): value.points has 2 points' in str(
+    assert 'Task 2, annotation 1: result[1] (from_name "shape"): value.points has 2 points' in str(
         error.value
     )
     assert db.session.scalars(select(Annotation)).all() == []
