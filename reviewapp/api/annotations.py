@@ -103,7 +103,11 @@ _BODY = {
             "description": "Label Studio result list (from_name, to_name, type, value), "
             "with UTF-16 span offsets",
         },
-        "lead_time": {"type": "number", "minimum": 0, "description": "Seconds spent"},
+        "lead_time": {
+            "type": ["number", "null"],
+            "minimum": 0,
+            "description": "Seconds spent; null: not known",
+        },
     },
 }
 _ANSWER = {

@@ -121,7 +121,16 @@ OPENAPI_PATHS = {
 OPENAPI_PATHS["/api/tasks/{task_id}/skip"]["post"]["requestBody"] = {
     "required": False,
     **json_body(
-        {"type": "object", "properties": {"lead_time": {"type": "number", "minimum": 0}}},
+        {
+            "type": "object",
+            "properties": {
+                "lead_time": {
+                    "type": ["number", "null"],
+                    "minimum": 0,
+                    "description": "Seconds spent; null: not known",
+                }
+            },
+        },
         "Optionally the seconds spent",
     ),
 }
