@@ -195,3 +195,23 @@ def test_a_user_chooses_their_data_manager_columns(client, app):
     bogus = client.put(url, json={"shown": ["data", "bogus"]}, headers=_headers(rev))
     assert bogus.status_code == 422 and "bogus" in bogus.json["error"]
     assert client.put(url, json={"shown": "data"}, headers=_headers(rev)).status_code == 400
+
+
+def test_export_only_the_given_tasks_as_export_selected_does(client, app):
+    project, tasks, amy, bob, rev = _team(("one", "two", "three"))
+    manager = factories.user("manager", email="max@x.com")
+    add_member(project.id, manager)
+    other = factories.project(members=(manager,), title="Other")
+    factories.text_tasks(other, "elsewhere")
+    foreign = db.session.scalar(select(Task.id).where(Task.project_id == other.id))
+    db.session.commit()
+    url = f"/api/projects/{project.id}/export"
+    query = f"?ids={tasks[0].id}&ids={tasks[2].id}&ids={foreign}&ids=x"
+    answer = client.get(url + query, headers=_headers(manager))
+    assert answer.status_code == 200
+    assert [t["data"]["text"] for t in answer.json] == [
+        "one",
+        "three",
+    ]  # another project's: dropped
+    everything = client.get(url, headers=_headers(manager)).json
+    assert [t["data"]["text"] for t in everything] == ["one", "two", "three"]

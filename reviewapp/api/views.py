@@ -9,7 +9,13 @@ from reviewapp.downloads import attachment
 from reviewapp.extensions import db
 from reviewapp.labeling import LabelConfigError
 from reviewapp.permissions import MANAGERS, REVIEWERS, get_project_for
-from reviewapp.services.data_manager.query import MAX_ID, MAX_PAGE_SIZE, TableState, table_page
+from reviewapp.services.data_manager.query import (
+    MAX_ID,
+    MAX_PAGE_SIZE,
+    Selection,
+    TableState,
+    table_page,
+)
 from reviewapp.services.import_export.exporter import (
     FORMATS,
     INCLUDE,
@@ -97,7 +103,10 @@ def export_api(project_id: int):
     refusal = export_refusal(fmt, only, include)
     if refusal:
         abort(400, refusal)
-    chunks = export_chunks(project.id, fmt, only, include=include)
+    # `ids`: only these tasks, as the Data Manager's "Export selected" sends them.
+    selection = Selection.from_form(request.args)
+    task_ids = None if selection.empty else selection.task_ids(project.id, TableState())
+    chunks = export_chunks(project.id, fmt, only, task_ids, include=include)
     return attachment(export_filename(project.id, fmt, only, include), chunks)
 
 
@@ -315,6 +324,13 @@ OPENAPI_PATHS = {
                     "description": "When only is final, 'all' adds every annotation of the "
                     "task after its final label, each with its review status.",
                     "schema": {"type": "string", "enum": list(INCLUDE), "default": ""},
+                },
+                {
+                    "name": "ids",
+                    "in": "query",
+                    "description": "Only these tasks (repeat the parameter), as the Data "
+                    "Manager's Export selected; values that are no task id are dropped.",
+                    "schema": {"type": "array", "items": {"type": "string"}},
                 },
             ],
             "responses": {
